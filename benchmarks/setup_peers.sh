@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install the peer tools that the benchmarks compare iondyn with into a SEPARATE virtual
+# environment (benchmarks/.peers-venv), never into the project's .venv. iondyn itself is
+# installed there too (editable), so one interpreter runs both sides on the same data.
+#
+#   bash benchmarks/setup_peers.sh          # then: benchmarks/.peers-venv/bin/python benchmarks/bench_peaks.py
+#
+# Peers: EMPeaks 3.0.0 (SAEM reference, BSD-3), impedance.py 1.7.1 (MIT), pyDRTtools 0.2 (MIT).
+# pyimpspec 5.2 needs Python >= 3.12 and is GPL-3: installed only when python3.12 exists, into
+# its own venv (benchmarks/.peers312-venv), and only driven through a subprocess.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+venv="$here/.peers-venv"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+  "$PYTHON" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+# impedance.py 1.7.1 imports pandas without declaring it and its linKK breaks on NumPy 2;
+# pyDRTtools declares none of its numerical dependencies (numpy, scipy, cvxopt, pandas,
+# matplotlib) and imports a Qt GUI at package import, hence PyQt5 and an offscreen platform.
+"$venv/bin/python" -m pip install --quiet \
+  "numpy<2" "scipy<1.14" pandas matplotlib cvxopt \
+  "empeaks==3.0.0" "impedance==1.7.1" "pydrttools==0.2" || {
+    echo "setup_peers: installing the peers failed (see above)" >&2; exit 1; }
+"$venv/bin/python" -m pip install --quiet PyQt5 || echo "setup_peers: PyQt5 not installed; pyDRTtools may not import" >&2
+"$venv/bin/python" -m pip install --quiet -e "$root" || {
+    echo "setup_peers: installing iondyn into the peers venv failed" >&2; exit 1; }
+
+if command -v python3.12 >/dev/null 2>&1; then
+  v312="$here/.peers312-venv"
+  if [ ! -x "$v312/bin/python" ]; then python3.12 -m venv "$v312" || true; fi
+  if [ -x "$v312/bin/python" ]; then
+    "$v312/bin/python" -m pip install --quiet "pyimpspec==5.2.0" \
+      || echo "setup_peers: pyimpspec not installed (optional)" >&2
+  fi
+fi
+echo "peers installed in $venv"
+"$venv/bin/python" - <<'PY'
+import importlib
+for name in ("empeaks", "impedance", "pyDRTtools", "iondyn"):
+    try:
+        m = importlib.import_module(name)
+        print(f"  {name:12s} {getattr(m, '__version__', 'ok')}")
+    except Exception as exc:  # report, do not fail: benchmarks skip what is missing
+        print(f"  {name:12s} NOT importable: {type(exc).__name__}: {exc}")
+PY

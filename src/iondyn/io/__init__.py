@@ -1,0 +1,1 @@
+"""Readers for instrument files. One module per family of formats; ``detect`` sniffs content."""

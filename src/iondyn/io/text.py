@@ -1,0 +1,172 @@
+"""Low-level text helpers shared by every reader: decoding, line splitting, number parsing.
+
+Instrument files come in UTF-8 (with or without a byte-order mark), Windows-1252/Latin-1
+(``°``, ``µ``, ``²``) and with ``\\n``, ``\\r\\n`` or even ``\\r\\r\\n`` line ends. Readers call
+:func:`read_text` once and work on the decoded lines.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from iondyn.errors import FileFormatError
+
+__all__ = [
+    "guess_delimiter",
+    "is_binary",
+    "parse_number",
+    "parse_numeric_row",
+    "read_bytes",
+    "read_lines",
+    "read_text",
+]
+
+#: Files larger than this are refused by text readers (a guard against pointing at a disk image).
+MAX_TEXT_BYTES = 512 * 1024 * 1024
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """Read a whole file, turning OS errors into :class:`FileFormatError` naming the file."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise FileFormatError("is a directory, not a file", path=str(path))
+        size = p.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise FileFormatError(f"file too large for a text reader ({size} bytes)", str(path))
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise FileFormatError("no such file", path=str(path)) from None
+    except PermissionError:
+        raise FileFormatError("permission denied", path=str(path)) from None
+    except IsADirectoryError:
+        raise FileFormatError("is a directory, not a file", path=str(path)) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read file ({exc.strerror or exc})", str(path)) from None
+
+
+def is_binary(data: bytes) -> bool:
+    """Heuristic: NUL bytes or many control characters in the first 4 kB mean binary."""
+    head = data[:4096]
+    if b"\x00" in head:
+        return True
+    if not head:
+        return False
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return control / len(head) > 0.05
+
+
+def decode(data: bytes) -> str:
+    """Decode bytes: UTF-8 (BOM stripped) first, else Windows-1252, else Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_text(path: str | Path, allow_binary: bool = False) -> str:
+    """Read and decode a text file; raise :class:`FileFormatError` for empty or binary files."""
+    data = read_bytes(path)
+    if not data.strip():
+        raise FileFormatError("the file is empty", path=str(path))
+    if not allow_binary and is_binary(data):
+        raise FileFormatError("binary file, not a text export", path=str(path))
+    return decode(data)
+
+
+_LINE_SPLIT = re.compile(r"\r*\n|\r")
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Decoded lines without line terminators (handles ``\\r\\n``, ``\\r\\r\\n`` and ``\\r``)."""
+    text = read_text(path)
+    lines = _LINE_SPLIT.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def guess_delimiter(lines: list[str]) -> str | None:
+    """The most consistent delimiter among tab, semicolon, comma and whitespace (``None``).
+
+    A comma is only taken as a delimiter when it is not a decimal comma: lines that split into
+    the same number of fields on ``;`` or tab take precedence.
+    """
+    sample = [ln for ln in lines if ln.strip()][:50]
+    if not sample:
+        return None
+    for delim in ("\t", ";"):
+        counts = {ln.count(delim) for ln in sample}
+        if len(counts) == 1 and next(iter(counts)) > 0:
+            return delim
+    counts = {ln.count(",") for ln in sample}
+    if len(counts) == 1 and next(iter(counts)) > 0:
+        # "1,5 2,3" (decimal commas, whitespace-separated) vs "1.5,2.3"
+        fields_ws = {len(ln.split()) for ln in sample}
+        if len(fields_ws) == 1 and next(iter(fields_ws)) > 1:
+            if all(re.fullmatch(r"[-+]?\d+,\d+([eE][-+]?\d+)?", f) for f in sample[0].split()):
+                return None
+        return ","
+    return None
+
+
+_NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eEdD][-+]?\d+)?$")
+
+
+def parse_number(token: str) -> float:
+    """Parse one numeric token, accepting a decimal comma and Fortran ``D`` exponents.
+
+    Raises ``ValueError`` for anything that is not a number (``nan``/``inf`` included, so that
+    callers decide explicitly what to do with them).
+    """
+    t = token.strip().strip('"').strip("'")
+    if not t:
+        raise ValueError("empty field")
+    low = t.lower()
+    if low in ("nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+        return float(low)
+    if not _NUMBER.match(t):
+        raise ValueError(f"not a number: {token!r}")
+    return float(t.replace(",", ".").replace("D", "e").replace("d", "e"))
+
+
+def parse_numeric_row(line: str, delimiter: str | None) -> list[float]:
+    """Split ``line`` on ``delimiter`` (whitespace when ``None``) and parse every field."""
+    fields = line.split() if delimiter is None else line.split(delimiter)
+    fields = [f for f in fields if f.strip() != ""] if delimiter is not None else fields
+    return [parse_number(f) for f in fields]
+
+
+def numeric_block(
+    lines: list[str], start: int, delimiter: str | None, min_columns: int = 2
+) -> tuple[np.ndarray, int]:
+    """Parse consecutive numeric rows from ``start``; return (array, index after the block)."""
+    rows: list[list[float]] = []
+    i = start
+    width = None
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            if rows:
+                break
+            i += 1
+            continue
+        try:
+            row = parse_numeric_row(line, delimiter)
+        except ValueError:
+            break
+        if len(row) < min_columns or (width is not None and len(row) != width):
+            break
+        width = len(row)
+        rows.append(row)
+        i += 1
+    return np.asarray(rows, dtype=float).reshape(len(rows), width or 0), i
