@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - last line of defence: never a bare traceback
+    except Exception as exc:
         if args.debug:
             raise
         print(
