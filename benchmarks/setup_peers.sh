@@ -22,16 +22,23 @@ fi
 # pyDRTtools declares none of its numerical dependencies (numpy, scipy, cvxopt, pandas,
 # matplotlib) and imports a Qt GUI at package import, hence PyQt5 and an offscreen platform.
 "$venv/bin/python" -m pip install --quiet \
-  "numpy<2" "scipy<1.14" pandas matplotlib cvxopt \
+  "numpy<2" "scipy<1.14" pandas matplotlib cvxopt scikit-learn \
   "empeaks==3.0.0" "impedance==1.7.1" "pydrttools==0.2" || {
     echo "setup_peers: installing the peers failed (see above)" >&2; exit 1; }
 "$venv/bin/python" -m pip install --quiet PyQt5 || echo "setup_peers: PyQt5 not installed; pyDRTtools may not import" >&2
 "$venv/bin/python" -m pip install --quiet -e "$root" || {
     echo "setup_peers: installing iondyn into the peers venv failed" >&2; exit 1; }
 
-if command -v python3.12 >/dev/null 2>&1; then
+# a Python >= 3.12 for pyimpspec: PY312 if given, else python3.12 on PATH, else pyenv's
+py312="${PY312:-}"
+if [ -z "$py312" ] && PYENV_VERSION=3.12.1 python3.12 -c "" >/dev/null 2>&1; then
+  py312="env PYENV_VERSION=3.12.1 python3.12"
+elif [ -z "$py312" ] && command -v python3.12 >/dev/null 2>&1 && python3.12 -c "" 2>/dev/null; then
+  py312="python3.12"
+fi
+if [ -n "$py312" ]; then
   v312="$here/.peers312-venv"
-  if [ ! -x "$v312/bin/python" ]; then python3.12 -m venv "$v312" || true; fi
+  if [ ! -x "$v312/bin/python" ]; then $py312 -m venv "$v312" || true; fi
   if [ -x "$v312/bin/python" ]; then
     "$v312/bin/python" -m pip install --quiet "pyimpspec==5.2.0" \
       || echo "setup_peers: pyimpspec not installed (optional)" >&2
@@ -40,7 +47,7 @@ fi
 echo "peers installed in $venv"
 "$venv/bin/python" - <<'PY'
 import importlib
-for name in ("empeaks", "impedance", "pyDRTtools", "iondyn"):
+for name in ("EMPeaks", "impedance", "pyDRTtools", "iondyn"):
     try:
         m = importlib.import_module(name)
         print(f"  {name:12s} {getattr(m, '__version__', 'ok')}")

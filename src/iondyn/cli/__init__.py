@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from iondyn.cli.common import CommandError, emit_json, error_document
 
 # Modules under iondyn.cli that each define ``register(subparsers)``.
-COMMAND_MODULES = ("peaks", "tsdc", "eis", "simulate", "pipeline")
+COMMAND_MODULES = ("peaks", "tsdc", "eis", "simulate", "pipeline", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

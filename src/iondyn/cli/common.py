@@ -12,29 +12,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from iondyn.serialize import to_jsonable
+
 
 class CommandError(Exception):
     """A usage problem detected by the CLI itself (reported as one line, exit code 2)."""
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Recursively convert NumPy types, tuples and non-finite floats (→ null) for JSON."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating | float):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    if isinstance(obj, complex | np.complexfloating):
-        return {"real": to_jsonable(obj.real), "imag": to_jsonable(obj.imag)}
-    return obj
 
 
 def emit_json(document: Any, stream: TextIO | None = None) -> None:

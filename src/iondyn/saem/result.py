@@ -1,0 +1,135 @@
+"""Result objects of the SAEM engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SAEMResult", "SpectrumFit"]
+
+
+def _f(v: Any) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+@dataclass
+class SpectrumFit:
+    """The decomposition of one spectrum.
+
+    ``peaks`` maps a quantity name (``center``, ``fwhm``, ``area``, ``height`` and the shape's
+    extras) to an array over peaks, with ``<name>_err`` standard errors. ``params``/``cov`` are
+    the raw fitted parameters (names in ``param_names``) and their full covariance.
+    Curves (``x``, ``y``, ``model``, ``components``, ``background_curve``) are kept for plots.
+    """
+
+    source: str | None
+    index: int
+    shape: str
+    n_peaks: int
+    peaks: dict[str, np.ndarray]
+    background: dict[str, Any]
+    quality: dict[str, Any]
+    params: np.ndarray
+    param_names: list[str]
+    cov: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+    bic_table: list[dict[str, Any]] = field(default_factory=list)
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    model: np.ndarray | None = None
+    components: np.ndarray | None = None
+    background_curve: np.ndarray | None = None
+    peak_ids: np.ndarray | None = None
+    label: str | None = None
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.quality.get("converged", False))
+
+    @property
+    def correlation(self) -> np.ndarray:
+        d = np.sqrt(np.clip(np.diag(self.cov), 0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = self.cov / np.outer(d, d)
+        return c
+
+    def peak_table(self) -> list[dict[str, Any]]:
+        keys = [k for k in self.peaks if not k.endswith("_err")]
+        ids = self.peak_ids if self.peak_ids is not None else np.arange(1, self.n_peaks + 1)
+        rows = []
+        for i in range(self.n_peaks):
+            row: dict[str, Any] = {"id": int(ids[i])}
+            for k in keys:
+                row[k] = _f(self.peaks[k][i])
+                if f"{k}_err" in self.peaks:
+                    row[f"{k}_err"] = _f(self.peaks[f"{k}_err"][i])
+            rows.append(row)
+        return rows
+
+    def to_dict(self, include_curves: bool = False) -> dict[str, Any]:
+        """JSON-ready layout of ``iondyn peaks fit --json`` (one entry of ``results``)."""
+        d: dict[str, Any] = {
+            "source": self.source,
+            "spectrum": self.index,
+            "label": self.label,
+            "shape": self.shape,
+            "n_peaks": self.n_peaks,
+            "peaks": self.peak_table(),
+            "background": self.background,
+            "quality": self.quality,
+            "warnings": list(self.warnings),
+        }
+        if self.bic_table:
+            d["bic_table"] = self.bic_table
+        if include_curves and self.x is not None:
+            d["curves"] = {
+                "x": self.x.tolist(),
+                "y": self.y.tolist(),
+                "model": self.model.tolist(),
+                "background": self.background_curve.tolist(),
+                "components": self.components.tolist(),
+            }
+        return d
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per peak."""
+        df = pd.DataFrame(self.peak_table())
+        df.insert(0, "spectrum", self.index)
+        df.insert(0, "source", self.source)
+        return df
+
+
+@dataclass
+class SAEMResult:
+    """Fits of a batch (or series) of spectra, in input order."""
+
+    fits: list[SpectrumFit]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.fits)
+
+    def __getitem__(self, i: int) -> SpectrumFit:
+        return self.fits[i]
+
+    def __iter__(self):
+        return iter(self.fits)
+
+    def to_dict(self, include_curves: bool = False) -> dict[str, Any]:
+        return {"results": [f.to_dict(include_curves) for f in self.fits]}
+
+    def to_dataframe(self) -> pd.DataFrame:
+        frames = [f.to_dataframe() for f in self.fits]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def array(self, name: str) -> np.ndarray:
+        """A quantity over the series as an (n_spectra, K) array (NaN where K differs)."""
+        k = max(f.n_peaks for f in self.fits)
+        out = np.full((len(self.fits), k), np.nan)
+        for i, f in enumerate(self.fits):
+            out[i, : f.n_peaks] = f.peaks[name]
+        return out

@@ -1,0 +1,139 @@
+"""Starting points for EM: peak picking on a smoothed second derivative plus random restarts.
+
+Each spectrum gets S starts of K components, returned as centers, Gaussian-equivalent widths
+σ and mixing weights π, all (B, S, K):
+
+1. *peak picking* — local minima of the Savitzky–Golay second derivative of the
+   background-subtracted data, ranked by height, deduplicated, with σ ≈ sqrt(−y/y″)
+   (exact at the center of a Gaussian);
+2. *quantiles* — centers at the (k + ½)/K weighted quantiles of the signal;
+3. *random restarts* — centers drawn from the signal itself (inverse CDF), widths log-uniform
+   around range/(2K), from a seeded generator so that every run gives the same answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+__all__ = ["pick_peaks", "seed_starts"]
+
+
+def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles q (..., M) of the distribution with weights w (B, N) on x (B, N) → (B, ..., M)."""
+    cdf = np.cumsum(w, axis=-1)
+    cdf = cdf / np.maximum(cdf[:, -1:], 1e-300)
+    out = np.empty((x.shape[0],) + q.shape[1:])
+    for b in range(x.shape[0]):
+        out[b] = np.interp(q[b], cdf[b], x[b])
+    return out
+
+
+def pick_peaks(
+    x: np.ndarray, y: np.ndarray, n_valid: int, k: int, sigma_floor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Up to ``k`` peak candidates of one spectrum (1-D arrays): (centers, sigmas, heights).
+
+    Candidates are minima of the smoothed second derivative with y″ < 0, sorted by smoothed
+    height; a candidate closer than one estimated σ to a higher one is dropped.
+    """
+    x = x[:n_valid]
+    y = y[:n_valid]
+    n = x.size
+    if n < 7 or not np.any(y > 0):
+        return np.empty(0), np.empty(0), np.empty(0)
+    dx = np.median(np.diff(x))
+    centers: list[float] = []
+    sigmas: list[float] = []
+    heights: list[float] = []
+    for frac in (40, 20, 80):  # a few smoothing scales: fine first, then coarser/finer
+        win = min(max(7, (n // frac) | 1), n if n % 2 else n - 1)
+        if win < 5:
+            continue
+        ys = savgol_filter(y, win, 3)
+        d2 = savgol_filter(y, win, 3, deriv=2, delta=dx)
+        inner = np.arange(1, n - 1)
+        is_min = (d2[inner] < d2[inner - 1]) & (d2[inner] <= d2[inner + 1]) & (d2[inner] < 0)
+        idx = inner[is_min & (ys[inner] > 0.02 * ys.max())]
+        if idx.size == 0:
+            continue
+        order = idx[np.argsort(-ys[idx])]
+        for i in order:
+            s = float(np.sqrt(max(ys[i], 0.0) / max(-d2[i], 1e-300)))
+            s = float(np.clip(s, sigma_floor, 0.25 * (x[-1] - x[0])))
+            if any(abs(x[i] - c) < max(s, sc) for c, sc in zip(centers, sigmas)):
+                continue
+            centers.append(float(x[i]))
+            sigmas.append(s)
+            heights.append(float(ys[i]))
+            if len(centers) >= k:
+                break
+        if len(centers) >= k:
+            break
+    order = np.argsort(centers)
+    return (
+        np.asarray(centers)[order],
+        np.asarray(sigmas)[order],
+        np.asarray(heights)[order],
+    )
+
+
+def seed_starts(
+    x: np.ndarray,
+    w: np.ndarray,
+    n_valid: np.ndarray,
+    k: int,
+    n_random: int,
+    rng: np.random.Generator,
+    sigma_floor: np.ndarray,
+    density: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centers, σ and π of S = 2 + n_random starts for every spectrum, each (B, S, K).
+
+    ``x`` (B, N) increasing, ``w`` (B, N) non-negative signal weights (y·Δx), ``density``
+    (B, N) the background-subtracted signal per unit x used for peak picking (defaults to w).
+    """
+    b_count, _ = x.shape
+    density = w if density is None else density
+    s_count = 2 + n_random
+    centers = np.empty((b_count, s_count, k))
+    sigmas = np.empty((b_count, s_count, k))
+    pis = np.full((b_count, s_count, k), 1.0 / k)
+    lo = x[:, 0]
+    hi = x[np.arange(b_count), np.maximum(n_valid - 1, 0)]
+    span = np.maximum(hi - lo, 1e-300)
+
+    # 2. quantile start (also the filler for missing peak-picking candidates)
+    q = np.broadcast_to((np.arange(k) + 0.5) / k, (b_count, k))
+    quant = _weighted_quantiles(x, w, q)
+    quant_sigma = np.maximum(span / (2.5 * k), sigma_floor)
+    centers[:, 1] = quant
+    sigmas[:, 1] = quant_sigma[:, None]
+
+    # 1. peak picking
+    for b in range(b_count):
+        c, s, h = pick_peaks(x[b], density[b], int(n_valid[b]), k, float(sigma_floor[b]))
+        m = c.size
+        if m < k:
+            # fill from the quantile start, away from the picked peaks
+            fill = [qc for qc in quant[b] if np.all(np.abs(qc - c) > 0.5 * quant_sigma[b])]
+            fill = (fill + list(quant[b]))[: k - m]
+            c = np.concatenate([c, fill])
+            s = np.concatenate([s, np.full(k - m, quant_sigma[b])])
+            h = np.concatenate([h, np.full(k - m, h.min() if m else 1.0)])
+        order = np.argsort(c)
+        centers[b, 0] = c[order]
+        sigmas[b, 0] = s[order]
+        weights = np.maximum(h[order] * s[order], 1e-12)
+        pis[b, 0] = weights / weights.sum()
+
+    # 3. random restarts, drawn from the signal itself
+    if n_random:
+        u = rng.random((b_count, n_random, k))
+        draws = _weighted_quantiles(x, w, u.reshape(b_count, -1)).reshape(b_count, n_random, k)
+        centers[:, 2:] = np.sort(draws, axis=-1)
+        spread = np.exp(rng.uniform(-1.0, 0.7, size=(b_count, n_random, k)))
+        sigmas[:, 2:] = np.maximum(
+            (span / (2.0 * k))[:, None, None] * spread, sigma_floor[:, None, None]
+        )
+    return centers, sigmas, pis
