@@ -83,7 +83,7 @@ class PeakFitter:
     xmin: float | None = None
     xmax: float | None = None
     tail: str = "auto"
-    n_starts: int = 8
+    n_starts: int = 5
     random_state: int = 0
 
     def _engine(self, first: Spectrum) -> SAEM:

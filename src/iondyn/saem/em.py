@@ -157,7 +157,7 @@ def run_em(
     window: Window,
     sigma_floor: np.ndarray,
     max_iter: int = 60,
-    tol: float = 1e-8,
+    tol: float = 1e-6,
     accelerate: bool = True,
     max_reseeds: int = 3,
 ) -> EMResult:
@@ -186,53 +186,54 @@ def run_em(
     best_pi = pi.copy()
     best_ll = np.full(theta.shape[0], -np.inf)
     last_ll = np.full(theta.shape[0], -np.inf)
+    active = np.ones(theta.shape[0], dtype=bool)
     it = 0
-    while it < max_iter:
+    while it < max_iter and active.any():
+        r = np.nonzero(active)[0]
+        xs, ws, sf = x[r], w[r], sigma_floor[r]
+        win = _rows(window, r)
+        th, pp = theta[r], pi[r]
         if accelerate:
-            t1, p1, ll0 = _em_step(comp, x, w, theta, pi, window, sigma_floor, k)
-            t2, p2, ll1 = _em_step(comp, x, w, t1, p1, window, sigma_floor, k)
-            u0, u1, u2 = _pack(comp, theta, pi), _pack(comp, t1, p1), _pack(comp, t2, p2)
-            r = u1 - u0
+            t1, p1, ll0 = _em_step(comp, xs, ws, th, pp, win, sf, k)
+            t2, p2, ll1 = _em_step(comp, xs, ws, t1, p1, win, sf, k)
+            u0, u1, u2 = _pack(comp, th, pp), _pack(comp, t1, p1), _pack(comp, t2, p2)
+            dr = u1 - u0
             v = u2 - 2.0 * u1 + u0
-            rn = np.linalg.norm(r, axis=-1)
-            vn = np.linalg.norm(v, axis=-1)
-            alpha = -rn / np.maximum(vn, _TINY)
-            alpha = np.minimum(alpha, -1.0)[..., None]
-            alpha = np.maximum(alpha, -20.0)
-            u_acc = u0 - 2.0 * alpha * r + alpha * alpha * v
-            t_acc, p_acc = _unpack(comp, u_acc, k)
-            t_acc = _floor_width(comp, t_acc, sigma_floor)
+            alpha = -np.linalg.norm(dr, axis=-1) / np.maximum(np.linalg.norm(v, axis=-1), _TINY)
+            alpha = np.clip(alpha, -20.0, -1.0)[..., None]
+            t_acc, p_acc = _unpack(comp, u0 - 2.0 * alpha * dr + alpha * alpha * v, k)
+            t_acc = _floor_width(comp, t_acc, sf)
             ok_vals = np.all(np.isfinite(t_acc.reshape(t_acc.shape[0], -1)), axis=-1)
             t_acc = np.where(ok_vals[:, None, None], t_acc, t2)
             p_acc = np.where(ok_vals[:, None], p_acc, p2)
-            t3, p3, ll_acc = _em_step(comp, x, w, t_acc, p_acc, window, sigma_floor, k)
+            t3, p3, ll_acc = _em_step(comp, xs, ws, t_acc, p_acc, win, sf, k)
             good = np.isfinite(ll_acc) & (ll_acc >= ll1)
-            theta = np.where(good[:, None, None], t3, t2)
-            pi = np.where(good[:, None], p3, p2)
+            th = np.where(good[:, None, None], t3, t2)
+            pp = np.where(good[:, None], p3, p2)
             ll_now = np.where(good, ll_acc, ll1)
-            states = ((t_acc, p_acc, ll_acc), (t1, p1, ll1), (theta, pi, ll0))
+            states = ((t_acc, p_acc, ll_acc), (t1, p1, ll1), (theta[r], pi[r], ll0))
             it += 3
         else:
-            t1, p1, ll0 = _em_step(comp, x, w, theta, pi, window, sigma_floor, k)
-            states = ((theta, pi, ll0),)
-            theta, pi = t1, p1
+            t1, p1, ll0 = _em_step(comp, xs, ws, th, pp, win, sf, k)
+            states = ((th, pp, ll0),)
+            th, pp = t1, p1
             ll_now = ll0
             it += 1
         # remember the best state whose log-likelihood is known
         for ts, ps, ls in states:
-            better = np.isfinite(ls) & (ls > best_ll)
-            best_ll = np.where(better, ls, best_ll)
-            best_theta = np.where(better[:, None, None], ts, best_theta)
-            best_pi = np.where(better[:, None], ps, best_pi)
-        theta, pi, reseeds_new = _guard(
-            comp, x, w, theta, pi, window, sigma_floor, reseeds.copy(), max_reseeds
-        )
-        changed = reseeds_new != reseeds
-        reseeds = reseeds_new
-        settled = np.abs(ll_now - last_ll) <= tol * np.maximum(np.abs(ll_now), 1.0)
-        last_ll = np.where(changed, -np.inf, ll_now)
-        if np.all(settled & ~changed):
-            break
+            better = np.isfinite(ls) & (ls > best_ll[r])
+            idx = r[better]
+            best_ll[idx] = ls[better]
+            best_theta[idx] = ts[better]
+            best_pi[idx] = ps[better]
+        th, pp, reseeds_new = _guard(comp, xs, ws, th, pp, win, sf, reseeds[r].copy(), max_reseeds)
+        changed = reseeds_new != reseeds[r]
+        reseeds[r] = reseeds_new
+        theta[r] = th
+        pi[r] = pp
+        settled = np.abs(ll_now - last_ll[r]) <= tol * np.maximum(np.abs(ll_now), 1.0)
+        last_ll[r] = np.where(changed, -np.inf, ll_now)
+        active[r[settled & ~changed]] = False
     # final E-step value of the last state
     _, ll_last, _ = _e_step(comp, x, w, theta, pi, window)
     better = np.isfinite(ll_last) & (ll_last > best_ll)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from iondyn.errors import DataError, InputError
 from iondyn.saem.background import Background, get_background
@@ -29,7 +28,7 @@ from iondyn.saem.model import MixtureModel, take_rows
 from iondyn.saem.refine import LMResult, levenberg_marquardt
 from iondyn.saem.report import assemble_fits, bic_values
 from iondyn.saem.result import SAEMResult
-from iondyn.saem.seeding import seed_starts
+from iondyn.saem.seeding import seed_starts, smooth_rows
 
 __all__ = ["SAEM", "RawFit", "em_signal"]
 
@@ -40,28 +39,21 @@ def em_signal(resid: np.ndarray, mask: np.ndarray, n_valid: np.ndarray) -> np.nd
     Clipping raw noisy data at zero turns zero-mean noise into a positive pedestal (0.4 σ per
     point) that EM explains with a broad spurious component. The residual is therefore
     smoothed (Savitzky–Golay, ~1 % of the points) and its own noise level — estimated from
-    the median absolute deviation of the first differences of the smoothed data, σ√2 for
-    white noise — is subtracted before clipping. The refinement stage fits the raw data.
+    the median absolute deviation of the first differences, σ√2 for white noise, reduced by
+    the smoothing — is subtracted before clipping. The refinement stage fits the raw data.
     """
-    out = np.zeros_like(resid)
-    for i in range(resid.shape[0]):
-        n = int(n_valid[i])
-        r = resid[i, :n]
-        if n >= 9:
-            win = min(max(5, (n // 100) | 1), n if n % 2 else n - 1)
-            smooth = savgol_filter(r, win, 2) if win > 2 else r
-            d = np.diff(r)
-            noise = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0)
-            # the SG filter reduces white noise by about sqrt(window / 2.2) for order 2
-            floor = noise / np.sqrt(max(win / 2.2, 1.0))
-            cand = np.maximum(smooth - floor, 0.0)
-            if np.any(cand > 0):
-                r = cand
-            else:
-                r = np.maximum(r, 0.0)
-        else:
-            r = np.maximum(r, 0.0)
-        out[i, :n] = r
+    smooth = smooth_rows(resid, n_valid, 100, 2)
+    n = resid.shape[-1]
+    valid_d = (np.arange(n - 1)[None, :] < (n_valid - 1)[:, None]) if n > 1 else mask[:, :0]
+    d = np.where(valid_d, np.diff(resid, axis=-1), np.nan)
+    med = np.nanmedian(d, axis=-1, keepdims=True)
+    noise = 1.4826 * np.nanmedian(np.abs(d - med), axis=-1) / np.sqrt(2.0)
+    win = np.maximum(5, (n_valid // 100) | 1)
+    floor = noise / np.sqrt(np.maximum(win / 2.2, 1.0))  # SG(order 2) noise reduction
+    cand = np.maximum(smooth - np.nan_to_num(floor)[:, None], 0.0)
+    # rows too short to smooth, or with nothing left above the floor: plain clipping
+    plain = (n_valid < 9) | ~np.any(cand > 0, axis=-1)
+    out = np.where(plain[:, None], np.maximum(resid, 0.0), cand)
     return np.where(mask, out, 0.0)
 
 
@@ -119,13 +111,13 @@ class SAEM:
         max_peaks: int = 6,
         background: str | Background = "linear",
         likelihood: str | Likelihood = "gaussian",
-        n_starts: int = 8,
-        n_refine: int = 3,
+        n_starts: int = 5,
+        n_refine: int = 2,
         random_state: int | None = 0,
         absolute_sigma: bool = False,
-        em_max_iter: int = 60,
+        em_max_iter: int = 30,
         lm_max_iter: int = 200,
-        max_em_points: int = 256,
+        max_em_points: int = 128,
         chunk_size: int = 256,
         positive_areas: bool = True,
         component_options: dict[str, Any] | None = None,
@@ -275,9 +267,8 @@ class SAEM:
         if start is None:
             p_init, em_iters = self._em_initial(batch, k, rng, model, beta0, baseline, ctx, window)
             if self.component.em_proxy and not isinstance(self.component, Gaussian):
-                p_init = np.concatenate(
-                    [p_init, self._proxy_refined(batch, k, p_init, ctx, window)], axis=1
-                )
+                # location–scale shapes start from the Gaussian optimum of each EM candidate
+                p_init = self._proxy_refined(batch, k, p_init, ctx, window)
         else:
             p_init = np.asarray(start, dtype=float)[:, None, :]
         if extra_start is not None:
@@ -346,8 +337,26 @@ class SAEM:
             w = batch.weights[i] * batch.mask[i]
             a = float(np.sum(w * raw_resid[i] * f) / max(np.sum(w * f * f), 1e-300))
             new_area[i, 0] = max(a, 1e-6 * max(float(np.abs(areas[i]).max()), 1e-300))
-        grown = np.concatenate([areas, new_area], axis=1), np.concatenate([theta, new_theta], 1)
-        return self.model(k + 1).pack(grown[0], grown[1], beta)
+        # line search on the new area under the actual cost (likelihood, coupled background):
+        # the smallest candidate reproduces the K solution, so the start is never worse
+        model = self.model(k + 1)
+        _, _, ctx = self.background.init(batch.x, batch.y, batch.mask)
+        scales = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-4])
+        best_p = None
+        best_cost = np.full(batch.size, np.inf)
+        for sc in scales:
+            p = model.pack(
+                np.concatenate([areas, new_area * sc], axis=1),
+                np.concatenate([theta, new_theta], axis=1),
+                beta,
+            )
+            with np.errstate(all="ignore"):
+                m, _ = model.evaluate(batch.x, p, ctx, window, jacobian=False)
+                cost = self.likelihood.cost(batch.y, m, batch.weights, batch.mask)
+            better = cost < best_cost
+            best_cost = np.where(better, cost, best_cost)
+            best_p = p if best_p is None else np.where(better[:, None], p, best_p)
+        return best_p
 
     def _degenerate(self, batch: Batch, raw: RawFit, model: MixtureModel, window) -> np.ndarray:
         """(B, K) mask of components that collapsed below the grid step or died."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import savgol_filter
 
-__all__ = ["pick_peaks", "seed_starts"]
+__all__ = ["pick_peaks", "seed_starts", "smooth_rows"]
 
 
 def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -29,53 +29,57 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarr
     return out
 
 
-def pick_peaks(
-    x: np.ndarray, y: np.ndarray, n_valid: int, k: int, sigma_floor: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Up to ``k`` peak candidates of one spectrum (1-D arrays): (centers, sigmas, heights).
+def smooth_rows(
+    y: np.ndarray, n_valid: np.ndarray, frac: int, order: int, deriv: int = 0, dx=None
+) -> np.ndarray:
+    """Savitzky–Golay filter of every row over its valid points, window ≈ n/``frac`` (odd,
+    ≥ 5); rows of equal length are filtered together. Padded points are left at zero."""
+    out = np.zeros_like(y)
+    for n in np.unique(n_valid):
+        rows = np.nonzero(n_valid == n)[0]
+        n = int(n)
+        win = min(max(order + 2 + (order % 2 == 0), (n // frac) | 1), n if n % 2 else n - 1)
+        if win <= order:
+            out[rows, :n] = y[rows, :n] if deriv == 0 else 0.0
+            continue
+        delta = 1.0 if dx is None else dx[rows][:, None]
+        filt = savgol_filter(y[rows, :n], win, order, deriv=deriv, axis=-1, mode="nearest")
+        out[rows, :n] = filt / delta**deriv
+    return out
 
-    Candidates are minima of the smoothed second derivative with y″ < 0, sorted by smoothed
-    height; a candidate closer than one estimated σ to a higher one is dropped.
-    """
-    x = x[:n_valid]
-    y = y[:n_valid]
-    n = x.size
-    if n < 7 or not np.any(y > 0):
-        return np.empty(0), np.empty(0), np.empty(0)
-    dx = np.median(np.diff(x))
-    centers: list[float] = []
-    sigmas: list[float] = []
-    heights: list[float] = []
-    for frac in (40, 20, 80):  # a few smoothing scales: fine first, then coarser/finer
-        win = min(max(7, (n // frac) | 1), n if n % 2 else n - 1)
-        if win < 5:
-            continue
-        ys = savgol_filter(y, win, 3)
-        d2 = savgol_filter(y, win, 3, deriv=2, delta=dx)
-        inner = np.arange(1, n - 1)
-        is_min = (d2[inner] < d2[inner - 1]) & (d2[inner] <= d2[inner + 1]) & (d2[inner] < 0)
-        idx = inner[is_min & (ys[inner] > 0.02 * ys.max())]
-        if idx.size == 0:
-            continue
-        order = idx[np.argsort(-ys[idx])]
-        for i in order:
-            s = float(np.sqrt(max(ys[i], 0.0) / max(-d2[i], 1e-300)))
-            s = float(np.clip(s, sigma_floor, 0.25 * (x[-1] - x[0])))
-            if any(abs(x[i] - c) < max(s, sc) for c, sc in zip(centers, sigmas)):
-                continue
-            centers.append(float(x[i]))
-            sigmas.append(s)
-            heights.append(float(ys[i]))
-            if len(centers) >= k:
-                break
+
+def pick_peaks(
+    x: np.ndarray,
+    ys: np.ndarray,
+    d2: np.ndarray,
+    n_valid: int,
+    k: int,
+    sigma_floor: float,
+    taken: tuple[list[float], list[float], list[float]] | None = None,
+) -> tuple[list[float], list[float], list[float]]:
+    """Add up to ``k`` peak candidates of one spectrum to ``taken``: minima of the smoothed
+    second derivative ``d2`` with d2 < 0, sorted by smoothed height ``ys``; a candidate closer
+    than one estimated σ (σ ≈ sqrt(−y/y″), exact at the top of a Gaussian) to one already
+    taken is dropped."""
+    centers, sigmas, heights = ([], [], []) if taken is None else taken
+    n = n_valid
+    x, ys, d2 = x[:n], ys[:n], d2[:n]
+    if n < 7 or not np.any(ys > 0):
+        return centers, sigmas, heights
+    inner = np.arange(1, n - 1)
+    is_min = (d2[inner] < d2[inner - 1]) & (d2[inner] <= d2[inner + 1]) & (d2[inner] < 0)
+    idx = inner[is_min & (ys[inner] > 0.02 * ys.max())]
+    for i in idx[np.argsort(-ys[idx])]:
         if len(centers) >= k:
             break
-    order = np.argsort(centers)
-    return (
-        np.asarray(centers)[order],
-        np.asarray(sigmas)[order],
-        np.asarray(heights)[order],
-    )
+        s = float(np.sqrt(max(ys[i], 0.0) / max(-d2[i], 1e-300)))
+        s = float(np.clip(s, sigma_floor, 0.25 * (x[-1] - x[0])))
+        if any(abs(x[i] - c) < max(s, sc) for c, sc in zip(centers, sigmas)):
+            continue
+        centers.append(float(x[i]))
+        sigmas.append(s)
+        heights.append(float(ys[i]))
+    return centers, sigmas, heights
 
 
 def seed_starts(
@@ -110,9 +114,22 @@ def seed_starts(
     centers[:, 1] = quant
     sigmas[:, 1] = quant_sigma[:, None]
 
-    # 1. peak picking
+    # 1. peak picking at a fine, then a coarser, then a finer smoothing scale
+    dx = np.array([np.median(np.diff(x[b, : max(int(n_valid[b]), 2)])) for b in range(b_count)])
+    picked = [([], [], []) for _ in range(b_count)]
+    for frac in (40, 20, 80):
+        need = [b for b in range(b_count) if len(picked[b][0]) < k]
+        if not need:
+            break
+        rows = np.array(need)
+        ys = smooth_rows(density[rows], n_valid[rows], frac, 3)
+        d2 = smooth_rows(density[rows], n_valid[rows], frac, 3, deriv=2, dx=dx[rows])
+        for j, b in enumerate(need):
+            picked[b] = pick_peaks(
+                x[b], ys[j], d2[j], int(n_valid[b]), k, float(sigma_floor[b]), picked[b]
+            )
     for b in range(b_count):
-        c, s, h = pick_peaks(x[b], density[b], int(n_valid[b]), k, float(sigma_floor[b]))
+        c, s, h = (np.asarray(v, dtype=float) for v in picked[b])
         m = c.size
         if m < k:
             # fill from the quantile start, away from the picked peaks
