@@ -39,7 +39,7 @@ try:  # the peer, only in benchmarks/.peers-venv
     from EMPeaks.GaussianMixture import GaussianMixtureModel
 
     HAVE_EMPEAKS = True
-except Exception:  # noqa: BLE001 - any import failure means "peer not available"
+except Exception:  # any import failure means "peer not available"
     HAVE_EMPEAKS = False
 
 X = np.linspace(0.0, 100.0, 1000)
@@ -84,7 +84,7 @@ def run_iondyn(y, likelihood, background="none"):
 
 
 def _empeaks_fit(y, trials, seed):
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - EMPeaks draws its starts from the global state
     model = GaussianMixtureModel(K=3, x_min=X[0], x_max=X[-1], sigma_min=0.05, sigma_max=50)
     with contextlib.redirect_stdout(io.StringIO()):
         if trials == 1:
@@ -102,7 +102,7 @@ def run_empeaks(y, trials):
     for i, row in enumerate(y):
         try:
             c = _empeaks_fit(row, trials, seed=i)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a crash counts as a failure
+        except (Exception, SystemExit) as exc:  # a crash counts as a failure
             errs.append(np.inf)
             last_error = f"{type(exc).__name__}: {exc}"[:120]
             continue
@@ -204,21 +204,20 @@ def main() -> int:
                     f"{1000 * r['seconds_per_spectrum']:9.2f} ms/spectrum"
                 )
         if "throughput_ratio_vs_empeaks_10_starts" in row:
-            print(
-                f"  iondyn throughput / EMPeaks 10-start: {row['throughput_ratio_vs_empeaks_10_starts']:.1f}×"
-            )
+            ratio = row["throughput_ratio_vs_empeaks_10_starts"]
+            print(f"  iondyn throughput / EMPeaks 10-start: {ratio:.1f}×")
     shapes = run_shapes()
     results["C_shapes"] = shapes
     print("\ncase C (one fit, 2 peaks, 1000 points)")
     for name, r in shapes.items():
-        print(
-            f"  {name:16s} {1000 * r['median_seconds_per_fit']:7.1f} ms per fit (EMPeaks ~4 s, REFERENCE.md)"
-        )
+        ms = 1000 * r["median_seconds_per_fit"]
+        print(f"  {name:16s} {ms:7.1f} ms per fit (EMPeaks ~4 s, REFERENCE.md)")
     series = run_series(500 if args.quick else args.series)
     results["D_series"] = series
     print(
         f"\ncase D series: {series['n']} spectra in {series['seconds']:.1f} s "
-        f"({1000 * series['seconds_per_spectrum']:.2f} ms/spectrum), identity kept: {series['identity_kept']}"
+        f"({1000 * series['seconds_per_spectrum']:.2f} ms/spectrum), "
+        f"identity kept: {series['identity_kept']}"
     )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
