@@ -1,0 +1,179 @@
+"""Arrhenius analysis of any temperature-dependent result.
+
+Three conventions, all linear in 1/(k_B T) after taking logarithms:
+
+* ``"sigma_T"`` (default for ionic conductors): σT = A exp(−Ea/k_BT), A in S·K/cm;
+* ``"sigma"``: σ = σ₀ exp(−Ea/k_BT) (REFERENCE.md: fitting ln σ instead of ln σT shifts Ea by
+  about −0.023 eV over 250–400 K — the result always states its convention);
+* ``"tau"``: τ = τ₀ exp(+Ea/k_BT) (relaxation times from TSDC, DRT peaks, arcs).
+
+Weighted least squares on y = ln(value) against x = 1/(k_B T) with weights 1/δy², δy = δv/v
+(relative errors of the values); without errors all points weigh the same and the covariance is
+scaled by the residual variance. With errors, the covariance is scaled by χ²/dof only when the
+scatter exceeds the errors (χ²/dof > 1), so reported errors never shrink below the data's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iondyn.constants import K_B_EV
+from iondyn.errors import DataError
+
+__all__ = ["ArrheniusFit", "fit_arrhenius"]
+
+_SIGN = {"sigma_T": -1.0, "sigma": -1.0, "tau": 1.0}
+
+
+@dataclass
+class ArrheniusFit:
+    """Ea (eV) and prefactor with errors; ``ln_prefactor`` and its covariance with Ea."""
+
+    convention: str
+    Ea_eV: float
+    Ea_eV_err: float
+    ln_prefactor: float
+    ln_prefactor_err: float
+    cov: np.ndarray
+    T_K: np.ndarray
+    values: np.ndarray
+    errors: np.ndarray | None
+    chi2_reduced: float
+    r2: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def prefactor(self) -> float:
+        """A (σT convention), σ₀ or τ₀ in the units of the values (× K for σT)."""
+        return float(np.exp(self.ln_prefactor))
+
+    @property
+    def prefactor_err(self) -> float:
+        return float(self.prefactor * self.ln_prefactor_err)
+
+    @property
+    def correlation(self) -> float:
+        """Correlation of ln(prefactor) and Ea."""
+        d = np.sqrt(np.diag(self.cov))
+        return float(self.cov[0, 1] / (d[0] * d[1])) if np.all(d > 0) else float("nan")
+
+    def predict(self, T_K: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The quantity itself (σ, not σT, for the σT convention) at ``T_K`` and its standard
+        error from the full covariance."""
+        T = np.asarray(T_K, dtype=float)
+        x = 1.0 / (K_B_EV * T)
+        sign = _SIGN[self.convention]
+        ln_v = self.ln_prefactor + sign * self.Ea_eV * x
+        g = np.stack([np.ones_like(x), sign * x], axis=-1)
+        var = np.einsum("...i,ij,...j->...", g, self.cov, g)
+        if self.convention == "sigma_T":
+            ln_v = ln_v - np.log(T)
+        v = np.exp(ln_v)
+        return v, v * np.sqrt(np.maximum(var, 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "convention": self.convention,
+            "Ea_eV": self.Ea_eV,
+            "Ea_eV_err": self.Ea_eV_err,
+            "prefactor": self.prefactor,
+            "prefactor_err": self.prefactor_err,
+            "ln_prefactor": self.ln_prefactor,
+            "ln_prefactor_err": self.ln_prefactor_err,
+            "correlation_lnA_Ea": self.correlation,
+            "chi2_reduced": self.chi2_reduced,
+            "r2": self.r2,
+            "n_points": int(self.T_K.size),
+            "warnings": list(self.warnings),
+        }
+
+    def to_dataframe(self) -> pd.DataFrame:
+        fit, _ = self.predict(self.T_K)
+        df = pd.DataFrame({"T_K": self.T_K, "value": self.values, "fit": fit})
+        if self.errors is not None:
+            df["error"] = self.errors
+        return df
+
+
+def fit_arrhenius(
+    T_K: np.ndarray,
+    values: np.ndarray,
+    errors: np.ndarray | None = None,
+    convention: str = "sigma_T",
+) -> ArrheniusFit:
+    r"""Fit an Arrhenius law (see the module docstring for the conventions).
+
+    .. math:: \ln y = \ln A \mp \frac{E_a}{k_B T}, \qquad y = \sigma T,\ \sigma\ \text{or}\ \tau
+
+    ``values`` are σ (S/cm) for ``sigma_T`` and ``sigma`` (σT is formed here), τ (s) for
+    ``tau``; ``errors`` their standard errors.
+    """
+    if convention not in _SIGN:
+        raise DataError(f"unknown Arrhenius convention {convention!r} (sigma_T, sigma or tau)")
+    T = np.asarray(T_K, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if T.shape != v.shape or T.ndim != 1:
+        raise DataError("temperatures and values must be 1-D arrays of the same length")
+    if T.size < 2:
+        raise DataError("an Arrhenius fit needs at least two temperatures")
+    if np.any(~np.isfinite(T)) or np.any(T <= 0):
+        raise DataError("temperatures must be finite and above 0 K")
+    if np.any(~np.isfinite(v)) or np.any(v <= 0):
+        raise DataError("Arrhenius values must be finite and positive")
+    if np.unique(T).size < 2:
+        raise DataError("an Arrhenius fit needs at least two different temperatures")
+    err = None if errors is None else np.asarray(errors, dtype=float)
+    y = np.log(v * T) if convention == "sigma_T" else np.log(v)
+    x = 1.0 / (K_B_EV * T)
+    if err is not None:
+        if err.shape != v.shape or np.any(~(err > 0)):
+            err = None  # unusable errors: fall back to equal weights
+    w = np.ones_like(y) if err is None else (v / err) ** 2  # 1/δ(ln v)²
+    a = np.stack([np.ones_like(x), x], axis=1)
+    aw = a * w[:, None]
+    normal = a.T @ aw
+    coef = np.linalg.solve(normal, aw.T @ y)
+    cov = np.linalg.inv(normal)
+    resid = y - a @ coef
+    dof = T.size - 2
+    chi2 = float(np.sum(w * resid**2))
+    chi2_red = chi2 / dof if dof > 0 else float("nan")
+    warnings: list[str] = []
+    if err is None:
+        if dof > 0:
+            cov = cov * chi2_red
+        else:
+            warnings.append("two points and no errors: the Ea error cannot be estimated")
+            cov = cov * np.nan
+    elif dof > 0 and chi2_red > 1.0:
+        cov = cov * chi2_red
+        if chi2_red > 4.0:
+            warnings.append(
+                f"scatter exceeds the errors (χ²/dof = {chi2_red:.1f}): curvature or a change "
+                "of mechanism? errors scaled up"
+            )
+    sign = _SIGN[convention]
+    ea = sign * coef[1]
+    # covariance of (ln A, Ea): Ea = sign·slope
+    j = np.array([[1.0, 0.0], [0.0, sign]])
+    cov_p = j @ cov @ j.T
+    tss = float(np.sum(w * (y - np.average(y, weights=w)) ** 2))
+    r2 = 1.0 - chi2 / tss if tss > 0 else float("nan")
+    return ArrheniusFit(
+        convention,
+        float(ea),
+        float(np.sqrt(cov_p[1, 1])),
+        float(coef[0]),
+        float(np.sqrt(cov_p[0, 0])),
+        cov_p,
+        T,
+        v,
+        err,
+        chi2_red,
+        r2,
+        warnings,
+    )
