@@ -19,7 +19,7 @@ import numpy as np
 
 from iondyn.saem.background import Background
 from iondyn.saem.components.base import Component, Window
-from iondyn.saem.transforms import LOG, Transform, logit
+from iondyn.saem.transforms import Transform, logit
 
 __all__ = ["CPETail", "ZarcLoss", "zarc_loss_fwhm"]
 
@@ -141,7 +141,7 @@ class CPETail(Background):
         return (Transform("identity"), logit(N_MIN, 1.0))
 
     def init(self, x, y, mask):
-        b, n = y.shape
+        b = y.shape[0]
         beta = np.zeros((b, 2))
         base = np.zeros_like(y)
         for i in range(b):
