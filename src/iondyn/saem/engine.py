@@ -98,6 +98,10 @@ class SAEM:
         Seed of the random restarts (results are deterministic for a given seed).
     absolute_sigma:
         With per-point σ given, do not rescale the covariance by the reduced χ².
+    center_margin:
+        With ``n_peaks="auto"``, how far (in units of its FWHM) a component's centre may lie
+        outside the measured window for the decomposition to count as plausible (0: inside;
+        impedance arcs often peak just beyond the measured range).
     positive_areas:
         Keep every component's area positive (log-parameterised; the default, since peaks,
         TSDC relaxations and loss peaks are positive). ``False`` allows signed areas.
@@ -120,6 +124,7 @@ class SAEM:
         max_em_points: int = 128,
         chunk_size: int = 256,
         positive_areas: bool = True,
+        center_margin: float = 0.0,
         component_options: dict[str, Any] | None = None,
         background_options: dict[str, Any] | None = None,
     ):
@@ -148,6 +153,7 @@ class SAEM:
         self.max_em_points = max(int(max_em_points), 16)
         self.chunk_size = max(int(chunk_size), 1)
         self.positive_areas = bool(positive_areas)
+        self.center_margin = float(center_margin)
 
     # ------------------------------------------------------------------ public API
     def settings(self) -> dict[str, Any]:
@@ -315,14 +321,17 @@ class SAEM:
         k = prev.n_peaks
         model_k = self.model(k)
         areas, theta, beta = model_k.unpack(prev.params)
-        resid = em_signal(batch.y - prev.model, batch.mask, batch.n_valid)
+        # the largest residual in units of its noise (relative for proportional weights)
+        resid = em_signal(
+            (batch.y - prev.model) * np.sqrt(batch.weights), batch.mask, batch.n_valid
+        ) / np.sqrt(np.maximum(batch.weights, 1e-300))
         _, sig = self.component.location_scale(theta)
         new_theta = np.empty((batch.size, 1, self.component.n_params))
         new_area = np.empty((batch.size, 1))
         raw_resid = np.where(batch.mask, batch.y - prev.model, 0.0)
         window = window_bounds(batch.x)
         for i in range(batch.size):
-            j = int(np.argmax(resid[i]))
+            j = int(np.argmax(resid[i] * np.sqrt(batch.weights[i])))
             s_new = float(np.median(sig[i]))
             new_theta[i, 0] = self.component.from_location_scale(
                 np.array([batch.x[i, j]]), np.array([s_new])

@@ -49,7 +49,8 @@ def plausible(engine: SAEM, batch: Batch, raw: RawFit) -> np.ndarray:
     idx = np.arange(raw.n_peaks) * blk
     area_se = np.sqrt(np.clip(raw.cov[:, idx, idx], 0, None))
     significant = areas > 2.0 * np.where(np.isfinite(area_se), area_se, np.inf)
-    ok = significant & (c >= lo[:, None]) & (c <= hi[:, None])
+    margin = engine.center_margin * desc["fwhm"]
+    ok = significant & (c >= lo[:, None] - margin) & (c <= hi[:, None] + margin)
     ok &= (desc["fwhm"] < span) & (desc["fwhm"] > 1.5 * dx)
     return ok.all(axis=1)
 

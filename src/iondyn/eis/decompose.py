@@ -1,0 +1,159 @@
+"""SAEM decomposition of the impedance loss spectrum −Z″(ln ω) into ZARC arcs.
+
+No initial guesses: the loss spectrum of R–ZARC–…–ZARC(–CPE) is a mixture of ZARC loss peaks
+(plus the power-law tail of a blocking electrode), which :class:`iondyn.saem.SAEM` decomposes; the
+number of arcs is chosen by BIC. The points are weighted by 1/|Z| (proportional errors), so arcs
+whose resistances differ by many decades are all seen. The result seeds CNLS fits of equivalent
+circuits (:mod:`iondyn.eis.autofit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from iondyn.data import ImpedanceSpectrum, Spectrum
+from iondyn.eis.loss import CPETail, ZarcLoss
+from iondyn.errors import DataError, InputError
+from iondyn.saem import SAEM
+from iondyn.saem.result import SpectrumFit
+
+__all__ = ["LossDecomposition", "decompose_loss"]
+
+
+@dataclass
+class LossDecomposition:
+    """Arcs (R, τ, n with errors, in order of decreasing frequency), the electrode tail, the
+    BIC table over the candidates and the underlying :class:`SpectrumFit`."""
+
+    source: str | None
+    index: int
+    arcs: list[dict[str, float]]
+    electrode: dict[str, float] | None
+    candidates: list[dict[str, Any]]
+    fit: SpectrumFit
+    dropped_inductive: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.arcs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "spectrum": self.index,
+            "n_arcs": self.n_arcs,
+            "arcs": self.arcs,
+            "electrode": self.electrode,
+            "candidates": self.candidates,
+            "quality": self.fit.quality,
+            "dropped_inductive_points": self.dropped_inductive,
+            "warnings": list(self.warnings),
+        }
+
+
+def _loss_spectrum(spectrum: ImpedanceSpectrum) -> tuple[Spectrum, int]:
+    """(u = ln ω, −Z″) with σ ∝ |Z|, inductive (−Z″ ≤ 0) points at the high-frequency end
+    dropped; returns the spectrum and how many points were dropped."""
+    order = np.argsort(spectrum.frequency)
+    w = spectrum.omega[order]
+    z = spectrum.z[order]
+    loss = -z.imag
+    keep = np.ones(loss.size, dtype=bool)
+    # inductive points (positive Z″) at the high-frequency end are cable/lead artefacts
+    i = loss.size - 1
+    while i >= 0 and loss[i] <= 0:
+        keep[i] = False
+        i -= 1
+    dropped = int((~keep).sum())
+    if keep.sum() < 5:
+        raise DataError(
+            "fewer than 5 capacitive points (−Z″ > 0): nothing to decompose", spectrum.source
+        )
+    spec = Spectrum(
+        np.log(w[keep]),
+        loss[keep],
+        np.abs(z[keep]),
+        spectrum.source,
+        spectrum.index,
+        "ln(rad/s)",
+        "ohm",
+    )
+    return spec, dropped
+
+
+def decompose_loss(
+    spectrum: ImpedanceSpectrum,
+    n_arcs: int | str = "auto",
+    max_arcs: int = 4,
+    electrode: str = "auto",
+    random_state: int = 0,
+) -> LossDecomposition:
+    """Decompose −Z″(ln ω) into ZARC loss peaks (+ a CPE electrode tail).
+
+    ``electrode``: ``"none"``, ``"cpe"`` or ``"auto"`` (both, the lower BIC wins).
+    """
+    if electrode not in ("auto", "none", "cpe"):
+        raise InputError(f"electrode must be auto, none or cpe, not {electrode!r}")
+    spec, dropped = _loss_spectrum(spectrum)
+    points_per_decade = spec.n_points / max((spec.x[-1] - spec.x[0]) / np.log(10), 1e-12)
+    warnings = []
+    if points_per_decade < 3:
+        warnings.append(
+            f"only {points_per_decade:.1f} points per decade: arcs closer than about two decades "
+            "cannot be resolved"
+        )
+    options = ("none", "cpe") if electrode == "auto" else (electrode,)
+    fits = {}
+    for opt in options:
+        background = CPETail() if opt == "cpe" else "none"
+        engine = SAEM(
+            ZarcLoss(),
+            n_arcs,
+            max_peaks=max_arcs,
+            background=background,
+            likelihood="gaussian",
+            random_state=random_state,
+            center_margin=0.5,
+        )
+        fits[opt] = engine.fit(spec)[0]
+    best = min(fits, key=lambda k: fits[k].quality["bic"])
+    fit = fits[best]
+    candidates = []
+    for opt, f in fits.items():
+        for row in f.bic_table or [{"n_peaks": f.n_peaks, "bic": f.quality["bic"]}]:
+            candidates.append({"electrode": opt, "n_arcs": row["n_peaks"], "bic": row["bic"]})
+    arcs = []
+    for j in range(fit.n_peaks):
+        u0 = fit.peaks["center"][j]
+        area, area_err = fit.peaks["area"][j], fit.peaks["area_err"][j]
+        tau = float(np.exp(-u0))
+        arcs.append(
+            {
+                "R_ohm": float(2.0 * area / np.pi),
+                "R_ohm_err": float(2.0 * area_err / np.pi),
+                "tau_s": tau,
+                "tau_s_err": float(tau * fit.peaks["center_err"][j]),
+                "n": float(fit.peaks["n"][j]),
+                "n_err": float(fit.peaks["n_err"][j]),
+                "f_peak_Hz": float(np.exp(u0) / (2 * np.pi)),
+            }
+        )
+    arcs.sort(key=lambda a: a["tau_s"])
+    elec = None
+    if best == "cpe":
+        bg = fit.background
+        elec = {"Q": bg["Q"], "Q_err": bg["Q_err"], "n": bg["n"], "n_err": bg["n_err"]}
+    return LossDecomposition(
+        spectrum.source,
+        spectrum.index,
+        arcs,
+        elec,
+        candidates,
+        fit,
+        dropped,
+        warnings + fit.warnings,
+    )
