@@ -40,7 +40,11 @@ def em_signal(resid: np.ndarray, mask: np.ndarray, n_valid: np.ndarray) -> np.nd
     point) that EM explains with a broad spurious component. The residual is therefore
     smoothed (Savitzky–Golay, ~1 % of the points) and its own noise level — estimated from
     the median absolute deviation of the first differences, σ√2 for white noise, reduced by
-    the smoothing — is subtracted before clipping. The refinement stage fits the raw data.
+    the smoothing — is subtracted before clipping; points where the smoothed residual stays
+    below five such noise units (2–3.5σ of the raw data) are set to zero, so noise in the
+    tails — also the positive pedestal of data clipped at zero — is not read as signal (fatal
+    to shapes whose tails decay fast, e.g. the double-exponential high-T side of a TSDC
+    peak). The refinement stage fits the raw data.
     """
     smooth = smooth_rows(resid, n_valid, 100, 2)
     n = resid.shape[-1]
@@ -50,7 +54,8 @@ def em_signal(resid: np.ndarray, mask: np.ndarray, n_valid: np.ndarray) -> np.nd
     noise = 1.4826 * np.nanmedian(np.abs(d - med), axis=-1) / np.sqrt(2.0)
     win = np.maximum(5, (n_valid // 100) | 1)
     floor = noise / np.sqrt(np.maximum(win / 2.2, 1.0))  # SG(order 2) noise reduction
-    cand = np.maximum(smooth - np.nan_to_num(floor)[:, None], 0.0)
+    fl = np.nan_to_num(floor)[:, None]
+    cand = np.where(smooth > 5.0 * fl, np.maximum(smooth - fl, 0.0), 0.0)
     # rows too short to smooth, or with nothing left above the floor: plain clipping
     plain = (n_valid < 9) | ~np.any(cand > 0, axis=-1)
     out = np.where(plain[:, None], np.maximum(resid, 0.0), cand)
