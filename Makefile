@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.iondyn-installed
 PYTEST_WORKERS ?= 2
+# one BLAS thread per process: on this 2-core machine multi-threaded OpenBLAS in two pytest
+# workers oversubscribes the cores (100-point problems ran up to 100× slower)
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
 
 .PHONY: demo test lint format install clean bench
 

@@ -119,7 +119,12 @@ def decompose_loss(
             random_state=random_state,
             center_margin=0.5,
         )
-        fits[opt] = engine.fit(spec)[0]
+        try:
+            fits[opt] = engine.fit(spec)[0]
+        except DataError as exc:  # e.g. nothing left above an electrode tail
+            if len(options) == 1:
+                raise
+            warnings.append(f"decomposition with electrode={opt} failed: {exc.problem}")
     best = min(fits, key=lambda k: fits[k].quality["bic"])
     fit = fits[best]
     candidates = []

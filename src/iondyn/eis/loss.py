@@ -156,8 +156,8 @@ class CPETail(Background):
             n_e = float(np.clip(-slope, N_MIN + 0.01, 0.99))
             beta[i] = (icpt, n_e)
             base[i] = np.where(mask[i], np.exp(np.clip(icpt - n_e * x[i], -700, 700)), 0.0)
-        # keep the baseline below the data so that EM still sees the arcs
-        base = np.minimum(base, np.where(mask, np.maximum(y, 0.0), 0.0))
+        # keep the baseline well below the data so that EM still sees the arcs
+        base = np.minimum(base, 0.5 * np.where(mask, np.maximum(y, 0.0), 0.0))
         return beta, base, {}
 
     def evaluate(self, x, beta, peaks, ctx):
