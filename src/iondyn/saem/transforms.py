@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,50 +46,52 @@ def logit(lo: float = 0.0, hi: float = 1.0) -> Transform:
     return Transform("logit", lo, hi)
 
 
+@lru_cache(maxsize=256)
+def _groups(transforms: tuple[Transform, ...]):
+    """Index arrays of the identity, log and logit parameters (+ logit bounds), cached."""
+    kinds = [t.kind for t in transforms]
+    ident = np.array([i for i, k in enumerate(kinds) if k == "identity"], dtype=int)
+    log = np.array([i for i, k in enumerate(kinds) if k == "log"], dtype=int)
+    lgt = np.array([i for i, k in enumerate(kinds) if k == "logit"], dtype=int)
+    lo = np.array([transforms[i].lo for i in lgt], dtype=float)
+    hi = np.array([transforms[i].hi for i in lgt], dtype=float)
+    return ident, log, lgt, lo, hi
+
+
 def to_z(theta: np.ndarray, transforms: Sequence[Transform]) -> np.ndarray:
     """Natural → unconstrained. ``theta[..., j]`` uses ``transforms[j]``."""
     theta = np.asarray(theta, dtype=float)
-    z = np.empty_like(theta)
-    for j, t in enumerate(transforms):
-        v = theta[..., j]
-        if t.kind == "identity":
-            z[..., j] = v
-        elif t.kind == "log":
-            z[..., j] = np.log(np.maximum(v, 1e-300))
-        else:
-            u = np.clip((v - t.lo) / (t.hi - t.lo), 1e-12, 1 - 1e-12)
-            z[..., j] = np.log(u) - np.log1p(-u)
+    _, log, lgt, lo, hi = _groups(tuple(transforms))
+    z = theta.copy()
+    if log.size:
+        z[..., log] = np.log(np.maximum(theta[..., log], 1e-300))
+    if lgt.size:
+        u = np.clip((theta[..., lgt] - lo) / (hi - lo), 1e-12, 1 - 1e-12)
+        z[..., lgt] = np.log(u) - np.log1p(-u)
     return z
 
 
 def from_z(z: np.ndarray, transforms: Sequence[Transform]) -> np.ndarray:
     """Unconstrained → natural."""
     z = np.asarray(z, dtype=float)
-    theta = np.empty_like(z)
-    for j, t in enumerate(transforms):
-        v = z[..., j]
-        if t.kind == "identity":
-            theta[..., j] = v
-        elif t.kind == "log":
-            theta[..., j] = np.exp(np.clip(v, -_EXP_CLIP, _EXP_CLIP))
-        else:
-            theta[..., j] = t.lo + (t.hi - t.lo) / (
-                1.0 + np.exp(-np.clip(v, -_EXP_CLIP, _EXP_CLIP))
-            )
+    _, log, lgt, lo, hi = _groups(tuple(transforms))
+    theta = z.copy()
+    if log.size:
+        theta[..., log] = np.exp(np.clip(z[..., log], -_EXP_CLIP, _EXP_CLIP))
+    if lgt.size:
+        e = np.exp(-np.clip(z[..., lgt], -_EXP_CLIP, _EXP_CLIP))
+        theta[..., lgt] = lo + (hi - lo) / (1.0 + e)
     return theta
 
 
 def jacobian_diag(z: np.ndarray, transforms: Sequence[Transform]) -> np.ndarray:
     """dθ/dz elementwise (the transforms are separable, so the Jacobian is diagonal)."""
     z = np.asarray(z, dtype=float)
-    d = np.empty_like(z)
-    for j, t in enumerate(transforms):
-        v = z[..., j]
-        if t.kind == "identity":
-            d[..., j] = 1.0
-        elif t.kind == "log":
-            d[..., j] = np.exp(np.clip(v, -_EXP_CLIP, _EXP_CLIP))
-        else:
-            s = 1.0 / (1.0 + np.exp(-np.clip(v, -_EXP_CLIP, _EXP_CLIP)))
-            d[..., j] = (t.hi - t.lo) * s * (1.0 - s)
+    _, log, lgt, lo, hi = _groups(tuple(transforms))
+    d = np.ones_like(z)
+    if log.size:
+        d[..., log] = np.exp(np.clip(z[..., log], -_EXP_CLIP, _EXP_CLIP))
+    if lgt.size:
+        sg = 1.0 / (1.0 + np.exp(-np.clip(z[..., lgt], -_EXP_CLIP, _EXP_CLIP)))
+        d[..., lgt] = (hi - lo) * sg * (1.0 - sg)
     return d
