@@ -6,6 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,3 +26,39 @@ def gaussian_peak(x, center, fwhm, area):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> Path:
+    """A small analysed run folder (tests/report/report_data.py) for the report tests."""
+    from report_data import make_run
+
+    return make_run(tmp_path_factory.mktemp("report_run"))
+
+
+def _find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A headless Chromium; installed with apt-get when missing and possible (``make test``
+    does this before the tests), otherwise the browser tests fail saying so."""
+    path = _find_chromium()
+    if path is None and shutil.which("apt-get") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, timeout=600)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+            env=env,
+            check=False,
+            timeout=1200,
+        )
+        path = _find_chromium()
+    if path is None:
+        pytest.fail("the browser tests need Chromium: run `make test` or apt-get install chromium")
+    return path

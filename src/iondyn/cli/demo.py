@@ -1,4 +1,4 @@
-"""``iondyn demo``: analyse the bundled example data (what ``make demo`` runs)."""
+"""``iondyn demo``: analyse the bundled example data and write the report (``make demo``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,34 @@ import argparse
 from iondyn.cli.common import emit_json
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("demo", help="analyse the bundled example data")
+    p = subparsers.add_parser(
+        "demo",
+        help="analyse the bundled example data and write the interactive report",
+        description=(
+            "Runs 'iondyn analyze' on the example files bundled with iondyn (XPS, TSDC, "
+            "impedance) plus a simulated pellet temperature series, then 'iondyn report'."
+        ),
+    )
     p.add_argument("--out", default="demo_run", help="output folder (default: demo_run)")
+    p.add_argument(
+        "--workers", type=_workers, default=None, help="worker processes (default: the CPUs)"
+    )
+    p.add_argument(
+        "--walkthroughs",
+        action="store_true",
+        help="also fit the XPS and TSDC examples one by one and save matplotlib figures",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
 
@@ -17,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from iondyn.demo import run_demo
 
-    result = run_demo(args.out)
+    result = run_demo(args.out, workers=args.workers, walkthroughs=args.walkthroughs)
     if args.json:
         emit_json(result.to_dict())
         return 0
@@ -26,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
         for f in step.files:
             print(f"  -> {f}")
         print()
-    print(f"demo output in {result.out_dir}/")
+    print(f"demo output in {result.out_dir}/ (open the report in a browser)")
     return 0

@@ -172,8 +172,14 @@ def fit_arc_chain(
     electrode: bool,
     starts: list[dict[str, float]],
     max_iter: int = 400,
+    xtol: float = 1e-7,
+    chi2_tol: float = 1e-10,
 ) -> ArcChainFit | None:
-    """Refine every start as one batch; return the best (or None when none is finite)."""
+    """Refine every start as one batch; return the best (or None when none is finite).
+
+    Converged when a step moves every parameter by < ``xtol`` standard errors or lowers χ² by
+    < ``chi2_tol`` noise units. Looser scan tolerances (1e-5 / 1e-8 were tried) stall
+    two-arc + electrode candidates in poor basins and lose the right circuit."""
     if not starts:
         return None
     omega = spectrum.omega
@@ -212,10 +218,10 @@ def fit_arc_chain(
             GaussianLikelihood(),
             max_iter=max_iter,
             max_log_step=3.0,
-            xtol=1e-7,
-            chi2_tol=1e-10,
+            xtol=xtol,
+            chi2_tol=chi2_tol,
             ftol=1e-10,
-            stall_tol=1e-9,
+            stall_tol=10.0 * chi2_tol,
             stall_iter=60,
         )
     cost = np.where(np.isfinite(lm.cost), lm.cost, np.inf)

@@ -101,6 +101,17 @@ def _tau_ordered(fit: ArcChainFit) -> dict[str, float]:
     return _arc_params(fit.n_arcs, fit.electrode, p["R0"], arcs, elec)
 
 
+def _rising_tail(spectrum: ImpedanceSpectrum) -> bool:
+    """True when −Z″ still rises towards the lowest frequencies (a blocking-electrode tail):
+    over the lowest-frequency tenth (≥ 3 points), ln(−Z″) falls with ln ω."""
+    order = np.argsort(spectrum.frequency)[: max(3, spectrum.n_points // 10)]
+    loss = -spectrum.z.imag[order]
+    if np.any(loss <= 0):
+        return False
+    slope = np.polyfit(np.log(spectrum.omega[order]), np.log(loss), 1)[0]
+    return bool(slope < -0.2)
+
+
 def _electrode_params(n_arcs: int, elec: tuple[float, float]) -> dict[str, float]:
     return {f"CPE{n_arcs + 1}_Q": float(elec[0]), f"CPE{n_arcs + 1}_n": float(elec[1])}
 
@@ -341,7 +352,10 @@ class AutoFitter:
     # ------------------------------------------------------------------ public
     def fit(self, spectrum: ImpedanceSpectrum, circuit: str | None = None) -> AutoFitResult:
         """Fit ``spectrum`` automatically; with ``circuit`` only seed that circuit."""
-        dec = decompose_loss(spectrum, max_arcs=self.max_arcs + 1, electrode=self.electrode)
+        dec_electrode = self.electrode
+        if dec_electrode == "auto":  # one decomposition: a rising low-frequency tail or not
+            dec_electrode = "cpe" if _rising_tail(spectrum) else "none"
+        dec = decompose_loss(spectrum, max_arcs=self.max_arcs, electrode=dec_electrode)
         warnings = list(dec.warnings)
         if dec.dropped_inductive:
             warnings.append(
