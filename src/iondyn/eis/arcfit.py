@@ -82,7 +82,6 @@ def _transforms(n_arcs: int, electrode: bool):
 
 def arc_model(omega: np.ndarray, p: np.ndarray, n_arcs: int, electrode: bool, jacobian: bool):
     """Stacked [Re Z, Im Z] (B, 2N) and its Jacobian (B, P, 2N) for parameters p (B, P)."""
-    s = 1j * omega[None, :]
     log_s = np.log(omega)[None, :] + 0.5j * np.pi
     b = p.shape[0]
     z = np.repeat(p[:, :1], omega.size, axis=1).astype(complex)

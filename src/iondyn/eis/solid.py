@@ -147,7 +147,7 @@ def interpret(
         c = float(q ** (1.0 / n) * rs ** ((1.0 - n) / n))
         vals = {f"{name}_Q": q, f"{name}_n": n}
 
-        def f(v, name=name):
+        def f(v, name=name, rs=rs):
             return float(
                 v[f"{name}_Q"] ** (1.0 / v[f"{name}_n"])
                 * rs ** ((1 - v[f"{name}_n"]) / v[f"{name}_n"])
