@@ -10,7 +10,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: demo test lint format install clean bench
+.PHONY: demo test lint format install clean bench browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/iondyn demo
 
-test: $(STAMP)
+# the report's browser test (tests/report, marker `browser`) needs a headless Chromium: Debian's
+# package, installed here when missing and possible (root with apt-get); otherwise that test
+# fails saying so
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "make: could not install Chromium; the browser test will fail saying so" >&2
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q

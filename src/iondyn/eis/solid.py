@@ -139,7 +139,9 @@ def interpret(
         }
         if not any(a["label"] == "bulk" for a in out) and geometry:
             entry["label"] = "bulk (high-frequency intercept)"
-        _add_conductivity(entry, thickness_cm, area_cm2)
+            _add_conductivity(entry, thickness_cm, area_cm2)
+        else:  # leads and contacts, not a property of the material: no conductivity
+            entry["sigma_S_per_cm"] = entry["sigma_S_per_cm_err"] = None
         out.insert(0, entry)
     for name in series_cpe:
         q, n = p[f"{name}_Q"], p[f"{name}_n"]
