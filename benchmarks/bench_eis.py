@@ -16,8 +16,10 @@ in ``benchmarks/.peers312-venv`` when that exists. Same data for every tool, in 
 3. CNLS fits of the pellet R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 (REFERENCE.md: 10 MHz–0.1 Hz,
    10 points/decade, 1 % proportional noise, 100 seeds) from starts a factor 3 off every
    parameter: success = χ² of the returned parameters, evaluated by one common function with the
-   tool's weighting, within 10⁻⁴ (relative) of iondyn's fit started at the truth; time per fit;
-4. DRT timing (iondyn vs pyDRTtools): slot for the DRT module, see ``bench_drt``.
+   tool's weighting, within 10⁻⁴ (relative) of iondyn's fit started at the truth; time per fit
+   (impedance.py ``CustomCircuit.fit``; pyimpspec ``fit_circuit`` with method ``least_squares``
+   and its name for the same weight, timed inside its subprocess);
+4. time per DRT of the same pellet spectra, iondyn vs pyDRTtools (accuracy: ``bench_drt.py``).
 
 A compact table is printed and the same figures are written to
 ``benchmarks/results/bench_eis.json``.
@@ -188,6 +190,64 @@ def parse_pyimpspec(files: list[Path]) -> dict | None:
         return {"error": f"{type(exc).__name__}: {exc}"[:200]}
 
 
+# pyimpspec CNLS from the same start on the same spectra (stdin: JSON), one fit at a time:
+# method "least_squares" with the tool's own name for the same weighting
+_PYIMPSPEC_FIT_SCRIPT = r"""
+import json, sys, time, warnings
+import numpy as np
+import pyimpspec
+doc = json.loads(sys.stdin.read())
+fits = []
+for sp in doc["spectra"]:
+    data = pyimpspec.DataSet(np.asarray(sp["f"]), np.asarray(sp["zr"]) + 1j * np.asarray(sp["zi"]))
+    circuit = pyimpspec.parse_cdc(doc["cdc"])
+    values = list(doc["start"])
+    for el in circuit.get_elements():
+        el.set_values(**{k: values.pop(0) for k in list(el.get_values())})
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = pyimpspec.fit_circuit(circuit, data, method=doc["method"],
+                                        weight=doc["weight"], num_procs=1)
+        params = [float(v) for el in fit.circuit.get_elements() for v in el.get_values().values()]
+        fits.append({"params": params, "seconds": time.perf_counter() - t0})
+    except Exception as exc:
+        fits.append({"params": None, "seconds": time.perf_counter() - t0,
+                     "error": (type(exc).__name__ + ": " + str(exc))[:160]})
+print(json.dumps({"fits": fits}))
+"""
+PYIMPSPEC_CDC = "R(RQ)(RQ)Q"  # the pellet, parameters in iondyn's order (R0, R1, Q1 Y n, ...)
+PYIMPSPEC_WEIGHT = {"modulus": "modulus", "unit": "unity"}
+
+
+def fit_pyimpspec(spectra, start: list[float], weight: str) -> dict | None:
+    if not PY312.exists():
+        return None
+    doc = {
+        "cdc": PYIMPSPEC_CDC,
+        "start": start,
+        "method": "least_squares",
+        "weight": PYIMPSPEC_WEIGHT[weight],
+        "spectra": [
+            {"f": s.frequency.tolist(), "zr": s.z.real.tolist(), "zi": s.z.imag.tolist()}
+            for s in spectra
+        ],
+    }
+    try:
+        proc = subprocess.run(
+            [str(PY312), "-c", _PYIMPSPEC_FIT_SCRIPT],
+            input=json.dumps(doc),
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env={**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"},
+        )
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
 # --- 2. model evaluation ----------------------------------------------------------------------
 
 
@@ -283,18 +343,69 @@ def bench_fits(n_seeds: int, weight: str, peers: bool) -> dict:
             "exceptions": failures,
             "returned_the_start_unchanged": unchanged,
         }
+    if peers:
+        res = fit_pyimpspec(spectra, list(start.values()), weight)
+        if res is not None and "fits" in res:
+            ok, failures, unchanged, t_total = 0, 0, 0, 0.0
+            guess = list(start.values())
+            for s, best, f in zip(spectra, optimum, res["fits"]):
+                t_total += f["seconds"]
+                if f["params"] is None:
+                    failures += 1
+                    continue
+                params = np.asarray(f["params"], dtype=float)
+                unchanged += bool(np.allclose(params, guess, rtol=1e-6))
+                ok += _chi2(circuit, s, params, weight) <= best * (1 + SUCCESS_RTOL)
+            rows["pyimpspec"] = {
+                "success": ok,
+                "n": n_seeds,
+                "seconds_per_fit": t_total / n_seeds,
+                "exceptions": failures,
+                "returned_the_start_unchanged": unchanged,
+                "method": "least_squares",
+            }
+        elif res is not None:
+            rows["pyimpspec"] = {"error": res.get("error")}
     return rows
 
 
 # --- 4. DRT (slot for the DRT module) ------------------------------------------------------------
 
 
-def bench_drt(quick: bool) -> dict:
-    """DRT timing, iondyn vs pyDRTtools 0.2 — TO BE FILLED IN BY THE DRT MODULE'S DEVELOPER.
+def bench_drt(quick: bool, n_seeds: int) -> dict:
+    """Time per DRT on the pellet spectra of section 3 (10 MHz–0.1 Hz, 1 % noise): iondyn
+    (automatic λ, series capacitance for the CPE electrode) on every spectrum, pyDRTtools 0.2
+    ``simple_run`` (GCV) on the first 20 (5 with ``--quick``), loaded as in ``bench_drt.py``
+    (whose accuracy cases this section does not repeat)."""
+    from iondyn.eis.drt import DRT
 
-    Return {"iondyn": {...}, "pyDRTtools": {...}} with seconds per spectrum on the same spectra.
-    """
-    return {"status": "not measured yet (slot for iondyn.eis.drt vs pyDRTtools)"}
+    spectra = [
+        simulate_spectrum(PELLET, TRUE, fmax=1e7, fmin=0.1, noise=0.01, seed=s)
+        for s in range(n_seeds)
+    ]
+    DRT(series_capacitance=True).fit(spectra[0])  # kernels cached per frequency grid
+    t0 = time.perf_counter()
+    for s in spectra:
+        DRT(series_capacitance=True).fit(s)
+    out = {"iondyn": {"n": n_seeds, "seconds_per_spectrum": (time.perf_counter() - t0) / n_seeds}}
+    try:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from bench_drt import PYDRT, run_pydrt
+    except Exception as exc:  # peer missing: report, do not fail
+        out["pyDRTtools"] = {"error": f"{type(exc).__name__}: {exc}"[:160]}
+        return out
+    if PYDRT is None:
+        out["pyDRTtools"] = {"error": "pyDRTtools not importable"}
+        return out
+    n_peer = min(n_seeds, 5 if quick else 20)
+    t0 = time.perf_counter()
+    for s in spectra[:n_peer]:
+        run_pydrt(s.frequency, s.z, "GCV")
+    out["pyDRTtools"] = {"n": n_peer, "seconds_per_spectrum": (time.perf_counter() - t0) / n_peer}
+    out["speed_ratio_pyDRTtools_over_iondyn"] = (
+        out["pyDRTtools"]["seconds_per_spectrum"] / out["iondyn"]["seconds_per_spectrum"]
+    )
+    return out
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -381,6 +492,9 @@ def main() -> int:
         res = bench_fits(n_seeds, weight, peers=True)
         doc["fits"][weight] = res
         for tool, r in res.items():
+            if "success" not in r:
+                frows.append([weight, tool, "error", "", str(r.get("error"))[:40]])
+                continue
             extra = ""
             if "returned_the_start_unchanged" in r:
                 extra = (
@@ -400,10 +514,25 @@ def main() -> int:
             ratio = res["impedance.py"]["seconds_per_fit"] / res["iondyn"]["seconds_per_fit"]
             res["speed_ratio_impedance_py_over_iondyn"] = ratio
             frows.append([weight, "speed ratio", "", f"{ratio:.1f}× (impedance.py / iondyn)", ""])
+        if "seconds_per_fit" in res.get("pyimpspec", {}):
+            ratio = res["pyimpspec"]["seconds_per_fit"] / res["iondyn"]["seconds_per_fit"]
+            res["speed_ratio_pyimpspec_over_iondyn"] = ratio
+            frows.append([weight, "speed ratio", "", f"{ratio:.1f}× (pyimpspec / iondyn)", ""])
     print(_table(frows, ["weight", "tool", "reached optimum", "time per fit", "notes"]))
 
-    doc["drt"] = bench_drt(args.quick)
-    print(f"\n4. DRT: {doc['drt'].get('status', doc['drt'])}")
+    doc["drt"] = bench_drt(args.quick, n_seeds)
+    print("\n4. DRT of the same pellet spectra (time per spectrum)")
+    drows = []
+    for tool in ("iondyn", "pyDRTtools"):
+        r = doc["drt"].get(tool, {})
+        if "seconds_per_spectrum" in r:
+            drows.append([tool, f"{r['n']}", f"{r['seconds_per_spectrum'] * 1e3:.1f} ms"])
+        else:
+            drows.append([tool, "-", str(r.get("error"))[:60]])
+    if "speed_ratio_pyDRTtools_over_iondyn" in doc["drt"]:
+        ratio = doc["drt"]["speed_ratio_pyDRTtools_over_iondyn"]
+        drows.append(["speed ratio", "", f"{ratio:.1f}× (pyDRTtools / iondyn)"])
+    print(_table(drows, ["tool", "spectra", "time per DRT"]))
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(doc, indent=2, default=float))

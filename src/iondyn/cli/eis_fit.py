@@ -1,14 +1,26 @@
-"""``iondyn eis fit FILE --circuit STR``: CNLS fit of an equivalent circuit.
+"""``iondyn eis fit FILE (--circuit STR | --auto)``: CNLS fit of an equivalent circuit.
 
-    iondyn eis fit FILE [FILE ...] --circuit STR [--initial NAME=VALUE ...]
+    iondyn eis fit FILE [FILE ...] (--circuit STR [--initial NAME=VALUE ...] | --auto)
+        [--max-arcs N] [--electrode auto|none|cpe] [--thickness-cm L --area-cm2 A]
         [--fixed NAME=VALUE ...] [--bound NAME=LO:HI ...] [--weight unit|modulus|proportional]
         [--fmin HZ] [--fmax HZ] [--starts N] [--format NAME] [--json] [--plot OUT.png]
 
 One result per spectrum (a multi-spectrum file gives several). ``--json`` prints
-``{"results": [CircuitFitResult.to_dict(), ...], "errors": [...]}``. Without ``--initial`` the
-start comes from :func:`iondyn.eis.guess.initial_guess`. A file that cannot be read or a
-spectrum that cannot be fitted is reported on stderr (and in ``errors``), the others are still
-fitted, and the exit code is 2.
+``{"results": [CircuitFitResult.to_dict(), ...], "errors": [...]}``. Three modes:
+
+* ``--auto``: :class:`iondyn.eis.autofit.AutoFitter` chooses the circuit (BIC over
+  ``R0-p(R1,CPE1)-…[-CPE]`` with up to ``--max-arcs`` arcs) and its start values (SAEM
+  decomposition of the loss spectrum); each result adds ``candidates``, ``decomposition`` and
+  ``processes`` (solid-electrolyte interpretation; σ and ε_r only with ``--thickness-cm`` and
+  ``--area-cm2``, null otherwise);
+* ``--circuit STR`` without ``--initial``: start values from the decomposition
+  (``AutoFitter.fit(spectrum, circuit=STR)``); ``--fixed``/``--bound``/``--starts`` are then
+  applied in a refit from that optimum;
+* ``--circuit STR --initial …``: the given start values, the others from
+  :func:`iondyn.eis.guess.initial_guess`.
+
+A file that cannot be read or a spectrum that cannot be fitted is reported on stderr (and in
+``errors``), the others are still fitted, and the exit code is 2.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from typing import Any
 from iondyn.cli.common import CommandError, emit_json, format_table, positive_float, positive_int
 
 WEIGHT_CHOICES = ("unit", "modulus", "proportional")
+PROCESS_KEYS = ("label", "R_ohm", "C_F", "sigma_S_per_cm", "sigma_S_per_cm_err", "eps_r")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,14 +49,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="impedance files")
-    parser.add_argument("--circuit", required=True, metavar="STR", help="circuit string")
+    parser.add_argument(
+        "--circuit", metavar="STR", help="circuit string (or --auto to choose it automatically)"
+    )
+    parser.add_argument(
+        "--auto",
+        action="store_true",
+        help="choose the circuit and its start values automatically (SAEM decomposition, BIC)",
+    )
+    parser.add_argument(
+        "--max-arcs",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="largest number of R||CPE arcs tried by --auto (default 3)",
+    )
+    parser.add_argument(
+        "--electrode",
+        choices=("auto", "none", "cpe"),
+        default="auto",
+        help="blocking-electrode CPE in --auto: tried both ways (auto), never, always",
+    )
+    parser.add_argument(
+        "--thickness-cm", type=positive_float, metavar="L", help="sample thickness (cm)"
+    )
+    parser.add_argument("--area-cm2", type=positive_float, metavar="A", help="electrode area (cm²)")
     parser.add_argument(
         "--initial",
         nargs="+",
         action="extend",
         default=[],
         metavar="NAME=VALUE",
-        help="start values (others: a heuristic start read off the data)",
+        help="start values (others: a heuristic start read off the data); without --initial "
+        "the start comes from the SAEM decomposition",
     )
     parser.add_argument(
         "--fixed",
@@ -126,19 +164,30 @@ def run(args: argparse.Namespace) -> int:
     from iondyn.errors import IondynError
     from iondyn.io.impedance import read_impedance
 
-    circuit = Circuit(args.circuit)
+    if not args.auto and not args.circuit:
+        raise CommandError("give --circuit STR or --auto (automatic circuit and start values)")
+    if args.auto and args.initial:
+        raise CommandError("--initial needs --circuit STR without --auto")
+    if (args.thickness_cm is None) != (args.area_cm2 is None):
+        raise CommandError("give both --thickness-cm and --area-cm2, or neither")
+    circuit = Circuit(args.circuit) if args.circuit else None
     initial = _numbers(args.initial, "--initial")
     for name in initial:
         circuit.index(name)
-    fitter = CircuitFitter(
-        circuit,
-        weight=args.weight,
-        bounds=_bounds(args.bound),
-        fixed=_numbers(args.fixed, "--fixed"),
-        fmin=args.fmin,
-        fmax=args.fmax,
-        n_starts=args.starts,
-    )
+    fitter = None
+    if circuit is not None:  # built here so that bad options fail before any file is read
+        fitter = CircuitFitter(
+            circuit,
+            weight=args.weight,
+            bounds=_bounds(args.bound),
+            fixed=_numbers(args.fixed, "--fixed"),
+            fmin=args.fmin,
+            fmax=args.fmax,
+            n_starts=args.starts,
+        )
+    elif args.fixed or args.bound:
+        raise CommandError("--fixed and --bound need --circuit STR")
+    mode = "manual" if initial else ("seeded" if circuit is not None else "auto")
     results = []
     errors: list[dict[str, Any]] = []
     for path in args.files:
@@ -152,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         for spectrum in spectra:
             try:
-                result = fitter.fit(spectrum, initial)
+                result = _fit_one(args, mode, fitter, spectrum, initial)
             except IondynError as exc:
                 where = f"{path} [spectrum {spectrum.index}]"
                 errors.append(
@@ -165,26 +214,128 @@ def run(args: argparse.Namespace) -> int:
                 )
                 print(f"iondyn: error: {where}: {exc}", file=sys.stderr)
                 continue
-            result.warnings[:0] = [
-                f"reader: {w}" for w in spectrum.metadata.get("warnings", []) or []
-            ]
+            reader = [f"reader: {w}" for w in spectrum.metadata.get("warnings", []) or []]
+            result.warnings[:0] = reader
             results.append(result)
     plots: list[str] = []
     if args.plot and results:
         from iondyn.eis.plots import save_fit_plots
 
-        plots = [str(p) for p in save_fit_plots(results, args.plot)]
+        fits = [getattr(r, "fit", r) for r in results]
+        plots = [str(p) for p in save_fit_plots(fits, args.plot, components=mode != "manual")]
     if args.json:
-        doc: dict[str, Any] = {"results": [r.to_dict() for r in results], "errors": errors}
+        doc: dict[str, Any] = {"results": [_result_dict(r, args) for r in results]}
+        doc["errors"] = errors
         if plots:
             doc["plots"] = plots
         emit_json(doc)
     else:
         for r in results:
-            _print_result(r)
+            if hasattr(r, "fit"):
+                _print_auto(r)
+            else:
+                _print_result(r)
         for p in plots:
             print(f"plot written to {p}")
     return 2 if errors else 0
+
+
+def _fit_one(args: argparse.Namespace, mode: str, fitter, spectrum, initial) -> Any:
+    """A CircuitFitResult (``manual``) or an AutoFitResult (``auto``, ``seeded``)."""
+
+    from iondyn.eis.autofit import AutoFitResult, AutoFitter
+
+    if mode == "manual":
+        return fitter.fit(spectrum, initial)
+    auto = AutoFitter(
+        max_arcs=args.max_arcs,
+        electrode=args.electrode,
+        weight=args.weight,
+        thickness_cm=args.thickness_cm,
+        area_cm2=args.area_cm2,
+        fmin=args.fmin,
+        fmax=args.fmax,
+    )
+    if mode == "auto":
+        return _with_processes(auto.fit(spectrum), args)
+    res = auto.fit(spectrum, circuit=args.circuit)
+    if args.fixed or args.bound or args.starts > 1:  # constraints: refit from the optimum
+        refit = fitter.fit(spectrum, res.fit.parameters)
+        res = AutoFitResult(refit, [], res.decomposition, None, res.warnings)
+    return _with_processes(res, args)
+
+
+def _with_processes(res: Any, args: argparse.Namespace) -> Any:
+    """Make sure ``processes`` is there (None geometry: σ and ε_r null)."""
+    from iondyn.eis.solid import interpret
+
+    if res.processes is None:
+        res.processes = interpret(res.fit, args.thickness_cm, args.area_cm2)
+    for p in res.processes:  # every entry carries the keys of the JSON contract
+        for key in PROCESS_KEYS:
+            p.setdefault(key, None)
+    return res
+
+
+def _result_dict(r: Any, args: argparse.Namespace) -> dict[str, Any]:
+    if hasattr(r, "fit"):
+        return r.to_dict()
+    d = r.to_dict()
+    if args.thickness_cm is not None:
+        from iondyn.eis.solid import interpret
+
+        d["processes"] = interpret(r, args.thickness_cm, args.area_cm2)
+    return d
+
+
+def _print_auto(r: Any) -> None:
+    """Text summary of an automatic (or decomposition-seeded) fit."""
+    from iondyn.cli.common import value_with_error
+
+    fit = r.fit
+    fit_warnings = list(fit.warnings)
+    fit.warnings = []
+    _print_result(fit)
+    fit.warnings = fit_warnings
+    if r.candidates:
+        rows = [
+            [
+                c["circuit"],
+                c.get("n_free"),
+                c.get("chi2"),
+                c.get("bic"),
+                "yes" if c.get("well_determined") else "no",
+                "<-" if c.get("chosen") else "",
+            ]
+            for c in r.candidates
+        ]
+        header = ["candidate circuit", "k", "χ²", "BIC", "well determined", "chosen"]
+        print("  " + format_table(rows, header).replace("\n", "\n  "))
+        print()
+    if r.processes:
+        rows = []
+        for p in r.processes:
+            sigma = p.get("sigma_S_per_cm")
+            rows.append(
+                [
+                    p.get("label"),
+                    p.get("element"),
+                    value_with_error(p.get("R_ohm"), p.get("R_ohm_err")),
+                    value_with_error(p.get("C_F"), p.get("C_F_err")),
+                    p.get("f_peak_Hz"),
+                    value_with_error(sigma, p.get("sigma_S_per_cm_err")),
+                    p.get("eps_r"),
+                ]
+            )
+        header = ["process", "element", "R / Ω", "C / F", "f_peak / Hz", "σ / (S/cm)", "ε_r"]
+        print("  " + format_table(rows, header).replace("\n", "\n  "))
+        if any("note" in p for p in r.processes):
+            print(f"  note: {r.processes[0]['note']}")
+        print()
+    for w in dict.fromkeys(fit_warnings + list(r.warnings)):
+        print(f"  warning: {w}")
+    if fit_warnings or r.warnings:
+        print()
 
 
 def _print_result(r: Any) -> None:

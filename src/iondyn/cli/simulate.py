@@ -255,7 +255,10 @@ def run_tsdc(args: argparse.Namespace) -> int:
             [result.temperature_K, result.current_A_per_m2],
             [
                 f"iondyn simulate tsdc {args.config} (space-charge TSDC, PNP)",
-                f"beta_K_per_s = {beta:g}; pole_V = {args.pole_V:g}; pole_T_K = {args.pole_T_K:g}",
+                # "heating rate: B K/s" is what the TSDC reader picks up, so that
+                # `iondyn tsdc fit FILE` needs no --beta
+                f"heating rate: {beta:.12g} K/s; pole_V = {args.pole_V:g}; "
+                f"pole_T_K = {args.pole_T_K:g}",
                 "current density in A/m2, positive for the depolarisation",
             ],
         )

@@ -133,7 +133,8 @@ def decompose_loss(
             candidates.append({"electrode": opt, "n_arcs": row["n_peaks"], "bic": row["bic"]})
     arcs = []
     for j in range(fit.n_peaks):
-        u0 = fit.peaks["center"][j]
+        # a centre far outside the window (an unresolved tail) must not overflow exp
+        u0 = float(np.clip(fit.peaks["center"][j], -700.0, 700.0))
         area, area_err = fit.peaks["area"][j], fit.peaks["area_err"][j]
         tau = float(np.exp(-u0))
         arcs.append(

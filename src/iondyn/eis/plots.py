@@ -6,6 +6,11 @@ reports can compose them freely. ``data`` is anything with ``frequency`` (Hz) an
 :class:`~iondyn.eis.fit_result.CircuitFitResult` (which carries its fitted data); ``fit`` is a
 ``CircuitFitResult`` whose model is drawn as a smooth curve on a dense frequency grid.
 :func:`plot_fit` combines them into one figure; :func:`save_fit_plots` writes PNG files.
+With ``components=True`` (``iondyn eis fit --auto --plot``) each top-level element of the
+fitted series chain — every R‖CPE arc, the blocking-electrode CPE — is also drawn on its own
+(:func:`fit_components`): in the Nyquist plane shifted by the resistances in series before it,
+as |Z_k| in the Bode plot, and as its share −Z″_k of the loss spectrum (the quantity the SAEM
+decomposition splits into peaks).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import numpy as np
 from iondyn.errors import InputError
 
 __all__ = [
+    "fit_components",
     "plot_bode",
+    "plot_components",
     "plot_drt",
     "plot_fit",
     "plot_nyquist",
@@ -130,17 +137,67 @@ def plot_drt(ax, drt: Any, gamma: Any = None, *, label: str = "γ(τ)"):
     return ax
 
 
-def plot_fit(fit: Any, fig=None):
-    """One figure: Nyquist (left), Bode |Z| and phase and the residuals (right). Returns it."""
+def fit_components(fit: Any, frequency: Any) -> list[tuple[str, np.ndarray]]:
+    """(string, Z_k(f)) of every top-level element of the fitted series chain, in circuit
+    order: Z = Σ_k Z_k for a circuit ``a-b-c``; a circuit that is not a series gives itself."""
+    from iondyn.eis.circuit import Circuit, Series
+
+    root = fit.circuit.root
+    nodes = list(root.children) if isinstance(root, Series) else [root]
+    f = np.asarray(frequency, dtype=float)
+    out = []
+    for node in nodes:
+        sub = Circuit(str(node))
+        params = {name: fit.parameters[name] for name in sub.param_names}
+        out.append((sub.string, sub.impedance_at(f, params)))
+    return out
+
+
+def plot_components(ax_nyquist, ax_modulus, ax_loss, fit: Any):
+    """Each element of the fitted chain drawn on its own (module docstring); the loss panel
+    also shows the data's and the model's −Z″."""
+    f = _dense_frequency(fit.frequency)
+    parts = fit_components(fit, f)
+    offset = 0.0
+    for k, (name, z) in enumerate(parts):
+        style = {"color": f"C{k % 10}", "lw": 1.0, "ls": "--"}
+        if np.any(z.imag != 0):
+            if ax_nyquist is not None:
+                ax_nyquist.plot(z.real + offset, -z.imag, label=name, **style)
+            if ax_modulus is not None:
+                ax_modulus.loglog(f, np.abs(z), label=name, **style)
+            if ax_loss is not None:
+                ax_loss.loglog(f, np.clip(-z.imag, 1e-300, None), label=name, **style)
+        offset += float(z.real[-1])  # the element's resistance (lowest frequency of the grid)
+    if ax_loss is not None:
+        ax_loss.loglog(fit.frequency, np.clip(-np.asarray(fit.z).imag, 1e-300, None), **_DATA_STYLE)
+        zf = fit.impedance(f)
+        ax_loss.loglog(f, np.clip(-zf.imag, 1e-300, None), **_FIT_STYLE)
+        lo = max(float(np.min(np.abs(zf))) * 1e-3, 1e-300)
+        ax_loss.set_ylim(bottom=lo)
+        ax_loss.set_ylabel("−Z″ / Ω")
+        ax_loss.legend(fontsize=6, loc="best")
+    if ax_nyquist is not None:
+        ax_nyquist.legend(fontsize=6, loc="best")
+
+
+def plot_fit(fit: Any, fig=None, components: bool = False):
+    """One figure: Nyquist (left), Bode |Z| and phase and the residuals (right); with
+    ``components`` also the loss spectrum and each element of the chain. Returns it."""
     if fig is None:
-        fig = plt.figure(figsize=(11.0, 6.5))
-    gs = fig.add_gridspec(3, 2, width_ratios=(1.15, 1.0), hspace=0.12, wspace=0.28)
+        fig = plt.figure(figsize=(11.0, 8.0 if components else 6.5))
+    rows = 4 if components else 3
+    gs = fig.add_gridspec(rows, 2, width_ratios=(1.15, 1.0), hspace=0.12, wspace=0.28)
     ax_n = fig.add_subplot(gs[:, 0])
     ax_m = fig.add_subplot(gs[0, 1])
     ax_p = fig.add_subplot(gs[1, 1], sharex=ax_m)
-    ax_r = fig.add_subplot(gs[2, 1], sharex=ax_m)
+    ax_l = fig.add_subplot(gs[2, 1], sharex=ax_m) if components else None
+    ax_r = fig.add_subplot(gs[rows - 1, 1], sharex=ax_m)
     plot_nyquist(ax_n, fit, fit)
     plot_bode(ax_m, ax_p, fit, fit)
+    if components:
+        plot_components(ax_n, ax_m, ax_l, fit)
+        plt.setp(ax_l.get_xticklabels(), visible=False)
     plot_residuals(ax_r, fit)
     plt.setp(ax_m.get_xticklabels(), visible=False)
     plt.setp(ax_p.get_xticklabels(), visible=False)
@@ -157,13 +214,14 @@ def plot_fit(fit: Any, fig=None):
     return fig
 
 
-def save_fit_plots(fits: Sequence[Any], out: str | Path) -> list[Path]:
-    """Write one PNG per fit: ``out`` itself for one fit, else ``<stem>_<n><suffix>``."""
+def save_fit_plots(fits: Sequence[Any], out: str | Path, components: bool = False) -> list[Path]:
+    """Write one PNG per fit: ``out`` itself for one fit, else ``<stem>_<n><suffix>``; with
+    ``components`` each element of the chain is drawn too (:func:`plot_components`)."""
     out = Path(out)
     paths = []
     for n, fit in enumerate(fits):
         path = out if len(fits) == 1 else out.with_name(f"{out.stem}_{n + 1}{out.suffix or '.png'}")
-        fig = plot_fit(fit)
+        fig = plot_fit(fit, components=components)
         try:
             fig.savefig(path, dpi=120)
         except OSError as exc:

@@ -188,6 +188,14 @@ def _add_conductivity(entry: dict[str, Any], thickness_cm, area_cm2) -> None:
     entry["sigma_S_per_cm_err"] = sigma * err / r if err is not None and np.isfinite(err) else None
 
 
+def _f_peak(tau: float) -> float | None:
+    """f = 1/(2πτ), the loss-peak frequency of an arc; None for a degenerate τ (0 or ∞)."""
+    if not (np.isfinite(tau) and tau > 0):
+        return None
+    f = 1.0 / (2 * np.pi * tau)
+    return float(f) if np.isfinite(f) else None
+
+
 def _arc_entry(res: CircuitFitResult, r_name: str, cap) -> dict[str, Any]:
     p = res.parameters
     r = p[r_name]
@@ -213,7 +221,7 @@ def _arc_entry(res: CircuitFitResult, r_name: str, cap) -> dict[str, Any]:
         "C_F_err": c_err,
         "n": n,
         "tau_s": tau,
-        "f_peak_Hz": 1.0 / (2 * np.pi * tau),
+        "f_peak_Hz": _f_peak(tau),
     }
 
 
@@ -237,5 +245,5 @@ def _zarc_entry(res: CircuitFitResult, name: str) -> dict[str, Any]:
         "C_F_err": c_err,
         "n": n,
         "tau_s": tau,
-        "f_peak_Hz": 1.0 / (2 * np.pi * tau),
+        "f_peak_Hz": _f_peak(tau),
     }

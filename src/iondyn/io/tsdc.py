@@ -69,10 +69,14 @@ def normalise_current_unit(unit: str) -> str:
 
 
 def _current_unit_of(name: str) -> str | None:
-    """A current unit in a column header: ``nA/cm2``, ``I (pA)``, ``J [µA/cm²]``, ``I/A``."""
+    """A current unit in a column header: ``nA/cm2``, ``I (pA)``, ``J [µA/cm²]``, ``I/A``, and
+    iondyn's own key style ``current_A_per_m2`` (``iondyn simulate tsdc --out``)."""
     n = name.strip()
     m = re.search(r"[\[(]([^\])]+)[\])]", n)
     candidates = ([m.group(1)] if m else []) + [n] + ([n.split("/", 1)[1]] if "/" in n else [])
+    k = re.search(r"_([fpnuµμm]?A)(?:_per_(mm|cm|m)2)?$", n)
+    if k:
+        candidates.append(k.group(1) + (f"/{k.group(2)}2" if k.group(2) else ""))
     for cand in candidates:
         u = normalise_current_unit(cand)
         if re.fullmatch(r"[fpnum]?A(/(mm|cm|m)2)?", u):

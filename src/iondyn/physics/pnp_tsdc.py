@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.integrate import trapezoid
 
 from iondyn.constants import E_CHARGE, EPS0, K_B
 from iondyn.data import TSDCCurve
@@ -227,7 +228,7 @@ class SpaceChargeTSDC:
             raise SolverError(f"TSDC heating run: {exc}") from None
         sign = -np.sign(self.pole_V)
         temp, cur = run.temperature_K[1:], sign * run.current_A_per_m2[1:]
-        released = float(np.trapezoid(cur, run.time_s[1:]))
+        released = float(trapezoid(cur, run.time_s[1:]))  # np.trapezoid needs NumPy ≥ 2
         tm = _peak(temp, cur)
         if predicted is not None and (tm <= temp[0] + 1e-9 or tm >= temp[-1] - 1e-9):
             warnings.append("the simulated peak lies at the edge of the heating range")

@@ -162,6 +162,12 @@ class Component(ABC):
     def location_scale(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(center, Gaussian-equivalent σ) of each component, arrays (..., K)."""
 
+    def near_gaussian(self, center: np.ndarray, sigma: np.ndarray) -> np.ndarray | None:
+        """For shapes that contain the Gaussian as a limit (Voigt, pseudo-Voigt): parameters
+        close to that limit, refined as one more candidate next to :meth:`from_location_scale`
+        so the fit can never end worse than the Gaussian basin allows. ``None``: no such limit."""
+        return None
+
     def m_step(
         self,
         x: np.ndarray,

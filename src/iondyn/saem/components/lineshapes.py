@@ -189,6 +189,9 @@ class PseudoVoigt(Component):
     def from_location_scale(self, center, sigma):
         return np.stack([center, sigma * _FWHM_PER_SIGMA, np.full(np.shape(center), 0.3)], -1)
 
+    def near_gaussian(self, center, sigma):
+        return np.stack([center, sigma * _FWHM_PER_SIGMA, np.full(np.shape(center), 0.02)], -1)
+
     def location_scale(self, theta):
         return theta[..., 0], theta[..., 1] / _FWHM_PER_SIGMA
 
@@ -253,13 +256,16 @@ class Voigt(Component):
         g[..., 2, :] = (dw * (1j / (s * _SQRT2))).real * norm
         return f, g
 
-    def from_location_scale(self, center, sigma):
+    def from_location_scale(self, center, sigma, lorentz_fraction: float = 0.25):
         # split the Gaussian-equivalent width between both parts (same FWHM)
         fwhm = sigma * _FWHM_PER_SIGMA
-        gamma = 0.25 * fwhm
+        gamma = lorentz_fraction * fwhm
         sig = np.sqrt(np.maximum((fwhm - 0.5346 * 2 * gamma) ** 2 - 0.2166 * (2 * gamma) ** 2, 0))
         sig = np.maximum(sig / _FWHM_PER_SIGMA, 1e-3 * sigma)
         return np.stack([center, sig, gamma], axis=-1)
+
+    def near_gaussian(self, center, sigma):
+        return self.from_location_scale(center, sigma, lorentz_fraction=0.02)
 
     def location_scale(self, theta):
         return theta[..., 0], voigt_fwhm(theta[..., 1], theta[..., 2]) / _FWHM_PER_SIGMA

@@ -1,0 +1,234 @@
+"""The candidate scan behind :class:`iondyn.eis.autofit.AutoFitter`.
+
+Every candidate ``R0-p(R1,CPE1)-…-p(RK,CPEK)[-CPE(K+1)]`` (K = 0 … ``max_arcs``, with and
+without the electrode CPE) is fitted by the batched variable projection of
+:mod:`iondyn.eis.varpro`, all candidates and all their starts as one batch per stage:
+
+1. *Seeds*: the SAEM loss decomposition's arcs (the K largest, with their τ and n) and arcs
+   spread evenly in ln ω over the window.
+2. *Moves*, from the current best solution of the neighbouring candidates — a greedy **split**
+   (the (K − 1)-arc solution plus an arc at each of the three largest local maxima of the
+   relative imaginary residual |ΔZ″|/|Z|), a **merge** (the (K + 1)-arc solution less one arc,
+   each in turn), and the **electrode conversions** (a blocking CPE is the R → ∞ limit of the
+   slowest arc p(R, CPE): the (K + 1)-arc solution's slowest arc becomes the electrode and
+   back, with R = 10 |Z(ω_min)|; the same arcs with the electrode added or removed). A stage
+   runs the moves of the solutions the previous stage improved by at least ``min_gain`` noise
+   units of χ² (σ² = χ²/(2N − k); a smaller gain leaves the moves' starts where they were);
+   the scan stops when a stage improves nothing (at most ``max_stages``).
+
+Only τ and n of a start matter (the amplitudes are solved exactly at every step), so the
+moves need no resistance guesses. The best row per candidate becomes an
+:class:`~iondyn.eis.arcfit.ArcChainFit` with the covariance (JᵀWJ)⁻¹ χ²/(2N − k) of the
+parameters (R₀, R_k, Q_k = τ_k^{n_k}/R_k, n_k, Q_e = 1/Y_e, n_e) for the BIC and
+well-determinedness tests; a candidate whose arc or electrode amplitude is clamped at zero
+(an arc that died) is marked not converged.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from iondyn.data import ImpedanceSpectrum
+from iondyn.eis.arcfit import ArcChainFit, arc_model, pack_arc_params
+from iondyn.eis.varpro import varpro_fit
+from iondyn.saem.refine import normal_matrix_covariance
+
+__all__ = ["Solution", "scan_candidates", "to_arc_fit"]
+
+_N_NEW = 0.9  # exponent of an arc added by a move
+
+
+class Solution(NamedTuple):
+    """One candidate's solution: arcs [(R, τ, n)] by increasing τ, electrode (Y_e, n_e)."""
+
+    n_arcs: int
+    electrode: bool
+    r0: float
+    arcs: tuple
+    elec: tuple | None
+    cost: float
+    converged: bool
+
+
+class _Start(NamedTuple):
+    n_arcs: int
+    electrode: bool
+    taus: tuple
+    ns: tuple
+    ne: float
+
+
+def _run(data: ImpedanceSpectrum, starts: list[_Start], slots: int) -> list[Solution]:
+    b = len(starts)
+    tau = np.ones((b, max(slots, 1)))
+    n = np.full((b, max(slots, 1)), _N_NEW)
+    for i, s in enumerate(starts):
+        tau[i, : s.n_arcs] = s.taus
+        n[i, : s.n_arcs] = s.ns
+    res = varpro_fit(
+        data.omega,
+        data.z,
+        np.array([s.n_arcs for s in starts]),
+        np.array([s.electrode for s in starts]),
+        tau,
+        n,
+        np.array([s.ne for s in starts]),
+    )
+    out = []
+    for i, s in enumerate(starts):
+        k = s.n_arcs
+        c = res.c[i]
+        dead = bool(np.any(c[1 : k + 1] <= 0) or (s.electrode and c[-1] <= 0))
+        arcs = sorted(zip(c[1 : k + 1], res.tau[i, :k], res.n[i, :k]), key=lambda a: a[1])
+        elec = (float(c[-1]), float(res.ne[i])) if s.electrode else None
+        cost = float(res.cost[i]) if np.isfinite(res.cost[i]) else np.inf
+        arcs_t = tuple((float(r), float(t), float(m)) for r, t, m in arcs)
+        out.append(
+            Solution(
+                k, s.electrode, float(c[0]), arcs_t, elec, cost, bool(res.converged[i]) and not dead
+            )
+        )
+    return out
+
+
+def _grow(sol: Solution, data: ImpedanceSpectrum) -> list[_Start]:
+    """The split move: an arc at each of the three largest local maxima of |ΔZ″|/|Z|."""
+    dz = data.z - solution_impedance(sol, data.omega)
+    rel = np.abs(dz.imag) / np.abs(data.z)
+    inner = [i for i in range(1, rel.size - 1) if rel[i] >= rel[i - 1] and rel[i] >= rel[i + 1]]
+    order = sorted(set(inner + [0, rel.size - 1]), key=lambda i: -rel[i])[:3]
+    taus = [a[1] for a in sol.arcs]
+    ns = [a[2] for a in sol.arcs]
+    ne = sol.elec[1] if sol.elec else _N_NEW
+    return [
+        _Start(sol.n_arcs + 1, sol.electrode, (*taus, 1.0 / data.omega[i]), (*ns, _N_NEW), ne)
+        for i in order
+    ]
+
+
+def solution_impedance(sol: Solution, omega: np.ndarray) -> np.ndarray:
+    s = 1j * omega
+    z = np.full(omega.shape, sol.r0, dtype=complex)
+    for r, tau, n in sol.arcs:
+        z += r / (1.0 + (s * tau) ** n)
+    if sol.elec is not None:
+        z += sol.elec[0] * s ** (-sol.elec[1])
+    return z
+
+
+def _moves(sol: Solution, data: ImpedanceSpectrum, max_arcs: int, families, ne0: float):
+    """Starts for the neighbouring candidates from one solution (see the module docstring)."""
+    k, e = sol.n_arcs, sol.electrode
+    taus = tuple(a[1] for a in sol.arcs)
+    ns = tuple(a[2] for a in sol.arcs)
+    ne = sol.elec[1] if sol.elec else ne0
+    out = []
+    if k < max_arcs:
+        out += _grow(sol, data)
+    for j in range(k):  # merge: drop arc j
+        out.append(_Start(k - 1, e, taus[:j] + taus[j + 1 :], ns[:j] + ns[j + 1 :], ne))
+    if e and False in families:
+        out.append(_Start(k, False, taus, ns, ne))  # electrode removed
+        if k < max_arcs:  # electrode → slowest arc, R = 10 |Z(ω_min)|
+            r_big = 10.0 * float(np.abs(data.z[np.argmin(data.omega)]))
+            y_e, n_e = sol.elec
+            tau_new = float(np.exp(np.clip(np.log(r_big / max(y_e, 1e-300)) / n_e, -300, 300)))
+            out.append(_Start(k + 1, False, (*taus, tau_new), (*ns, n_e), ne))
+    if not e and True in families:
+        out.append(_Start(k, True, taus, ns, ne0))  # electrode added
+        if k >= 1:  # slowest arc → electrode
+            out.append(_Start(k - 1, True, taus[:-1], ns[:-1], ns[-1]))
+    return [s for s in out if s.electrode in families and 0 <= s.n_arcs <= max_arcs]
+
+
+def _spread(k: int, omega: np.ndarray) -> tuple:
+    lo, hi = np.log(omega.min()), np.log(omega.max())
+    return tuple(float(np.exp(-(lo + (hi - lo) * (j + 0.5) / k))) for j in range(k))
+
+
+def _distinct(starts: list[_Start]) -> list[_Start]:
+    """The starts less near-duplicates: same candidate, every ln τ within 0.1 and n within
+    0.02 of an earlier start (moves from different neighbours often land on one point)."""
+    out: list[_Start] = []
+    seen: dict[tuple[int, bool], list[np.ndarray]] = {}
+    for s in starts:
+        v = np.concatenate([np.log(np.sort(s.taus)), 5.0 * np.asarray(s.ns)[np.argsort(s.taus)]])
+        v = np.append(v, 5.0 * s.ne if s.electrode else 0.0)
+        key = (s.n_arcs, s.electrode)
+        if any(np.max(np.abs(v - u), initial=0.0) < 0.1 for u in seen.get(key, [])):
+            continue
+        seen.setdefault(key, []).append(v)
+        out.append(s)
+    return out
+
+
+def scan_candidates(
+    data: ImpedanceSpectrum,
+    dec_arcs: list[tuple[float, float, float]],
+    families: tuple[bool, ...],
+    max_arcs: int,
+    ne0: float,
+    max_stages: int = 6,
+    min_gain: float = 0.5,
+) -> dict[tuple[int, bool], Solution]:
+    """Best solution of every candidate (n_arcs, electrode); ``dec_arcs`` [(R, τ, n)]."""
+    starts = []
+    by_r = sorted(dec_arcs, key=lambda a: -a[0])
+    for e in families:
+        for k in range(0, max_arcs + 1):
+            if k <= len(by_r):
+                chosen = sorted(by_r[:k], key=lambda a: a[1])
+                starts.append(
+                    _Start(k, e, tuple(a[1] for a in chosen), tuple(a[2] for a in chosen), ne0)
+                )
+            if k >= 1:
+                starts.append(_Start(k, e, _spread(k, data.omega), (_N_NEW,) * k, ne0))
+    best: dict[tuple[int, bool], Solution] = {}
+    for _ in range(max_stages):
+        starts = _distinct(starts)
+        if not starts:
+            break
+        changed = []
+        for sol in _run(data, starts, max_arcs):
+            key = (sol.n_arcs, sol.electrode)
+            old = best.get(key)
+            if not np.isfinite(sol.cost) or (old is not None and sol.cost >= old.cost):
+                continue
+            best[key] = sol
+            # only a gain of ≥ `min_gain` noise units makes new moves worth running
+            dof = max(2 * data.n_points - (1 + 3 * sol.n_arcs + 2 * sol.electrode), 1)
+            if (old is None or old.cost - sol.cost > min_gain * sol.cost / dof) and (
+                key not in changed
+            ):
+                changed.append(key)
+        starts = [s for key in changed for s in _moves(best[key], data, max_arcs, families, ne0)]
+    return best
+
+
+def to_arc_fit(sols: list[Solution], data: ImpedanceSpectrum) -> list[ArcChainFit]:
+    """:class:`ArcChainFit` objects with covariances for the solutions."""
+    out = []
+    floor = 1e-12 * float(np.max(np.abs(data.z)))
+    w2 = 1.0 / np.concatenate([np.abs(data.z), np.abs(data.z)]) ** 2
+    for sol in sols:
+        k, e = sol.n_arcs, sol.electrode
+        p = {"R0": max(sol.r0, 1e-3 * float(np.min(np.abs(data.z))))}
+        for j, (r, tau, n) in enumerate(sol.arcs, start=1):
+            r = max(r, floor)
+            p[f"R{j}"], p[f"CPE{j}_Q"], p[f"CPE{j}_n"] = r, tau**n / r, n
+        if e:
+            p[f"CPE{k + 1}_Q"] = 1.0 / max(sol.elec[0], 1e-300)
+            p[f"CPE{k + 1}_n"] = sol.elec[1]
+        v = pack_arc_params(p, k, e)[None, :]
+        with np.errstate(all="ignore"):
+            _, jac = arc_model(data.omega, v, k, e, True)
+            a = np.matmul(jac * w2, jac.transpose(0, 2, 1))
+            cov, _ = normal_matrix_covariance(a)
+            dof = max(2 * data.n_points - v.shape[1], 1)
+            cov = cov[0] * sol.cost / dof
+        out.append(
+            ArcChainFit(k, e, p, sol.cost, sol.converged, data.n_points, cov, data.omega, data.z)
+        )
+    return out

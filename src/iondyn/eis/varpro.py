@@ -1,0 +1,276 @@
+"""Batched variable-projection CNLS of arc chains: the candidate scan of :mod:`iondyn.eis.autofit`.
+
+In ZARC form the candidate circuits ``R0-p(R1,CPE1)-…-p(RK,CPEK)[-CPE(K+1)]`` are
+
+    Z(ω) = R₀ + Σ_k R_k a_k(ω) + Y_e a_e(ω),   a_k = 1/(1 + (iωτ_k)^{n_k}),   a_e = (iω)^{−n_e},
+
+with τ_k = (R_k Q_k)^{1/n_k} and Y_e = 1/Q_e: *linear* in c = (R₀, R₁ … R_K, Y_e) for fixed
+θ = (ln τ_k, n_k, n_e). Variable projection (Golub & Pereyra, SIAM J. Numer. Anal. 10, 413
+(1973)) eliminates c: for every θ the weighted linear least-squares problem min‖W(y − A(θ)c)‖²
+(modulus weights W = 1/|Z|, real and imaginary parts stacked) is solved exactly, with c ≥ 0
+imposed by an active set (a negative amplitude is clamped to zero and the rest re-solved),
+and Levenberg–Marquardt runs on θ alone (at most 2K + 1 parameters) with Kaufman's Jacobian
+(BIT 15, 49 (1975))
+
+    J = P⊥ ∂(A c)/∂θ,   P⊥ = I − A (AᵀA)⁻¹ Aᵀ,
+    ∂a/∂ln τ = −a² n x,   ∂a/∂n = −a² x ln(iωτ),   x = (iωτ)ⁿ,   ∂a_e/∂n_e = −a_e ln(iω).
+
+The amplitudes are always optimal, so a start needs only the arcs' τ and n; the R–Q valley
+that slows a fit in (R, Q, n) does not exist. Every row of the batch is one start of one
+candidate — candidates with different K and with or without the electrode share a padded
+layout (``slots`` arcs, unused ones masked) and iterate together. Exponents live in
+[``N_LO``, ``N_HI``] = [0.2, 1] through a logit (1 is the bound of the final CNLS: a scan
+solution with n > 1 would be one the refinement cannot reach); ln τ is kept (projected)
+within two decades beyond the measured window, 1/(100 ω_max) ≤ τ ≤ 100/ω_min. Without that
+bound an over-fitted arc ran to τ → ∞, R → ∞, where the overflow guard on (ωτ)ⁿ turned
+R·a(ω) into a frequency-independent complex constant — no circuit element — that "explained"
+noise and won the BIC.
+
+A row has converged when
+
+* the undamped Gauss–Newton step predicts a decrease of χ² below ``gtol`` noise units,
+  gᵀ(JJᵀ)⁻¹g < gtol · χ²/(2N − k) — a stationary point whatever the damping (unlike a small
+  accepted step, a heavily damped crawl does not pass this test);
+* or an accepted step lowered χ² by less than ``ftol`` relative while the damping is small;
+* or χ² fell by less than ``stall_gain`` noise units over ``stall_iter`` iterations — a flat
+  valley where further progress is statistically irrelevant (typically two arcs of an
+  over-fitted candidate merging, which the scan's covariance test then rejects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["N_HI", "N_LO", "ArcRows", "varpro_fit"]
+
+N_LO, N_HI = 0.2, 1.0
+_MAX_STEP = 1.5  # largest change of ln τ or of a logit exponent per iteration
+
+
+@dataclass
+class ArcRows:
+    """Per row: ``tau`` (B, S), ``n`` (B, S), ``ne`` (B,), amplitudes ``c`` (B, S + 2) =
+    (R₀, R₁ … R_S, Y_e), ``cost`` χ² (B,), ``converged`` (B,), ``iterations`` (B,)."""
+
+    tau: np.ndarray
+    n: np.ndarray
+    ne: np.ndarray
+    c: np.ndarray
+    cost: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+
+def _n_of(zn):
+    sig = 1.0 / (1.0 + np.exp(-np.clip(zn, -40.0, 40.0)))
+    return N_LO + (N_HI - N_LO) * sig, (N_HI - N_LO) * sig * (1.0 - sig)
+
+
+def _z_of(n):
+    u = np.clip((np.asarray(n, dtype=float) - N_LO) / (N_HI - N_LO), 1e-9, 1 - 1e-9)
+    return np.log(u) - np.log1p(-u)
+
+
+class _Problem:
+    """The data and the padded layout shared by all rows."""
+
+    def __init__(self, omega, z, n_arcs, electrode, slots):
+        self.w = 1.0 / np.abs(z)
+        self.y = np.concatenate([z.real * self.w, z.imag * self.w])
+        self.lnw = np.log(omega)
+        # ln τ of an arc stays within two decades beyond the window (see varpro_fit)
+        self.u_lo = -float(self.lnw.max()) - np.log(100.0)
+        self.u_hi = -float(self.lnw.min()) + np.log(100.0)
+        self.l0 = self.lnw + 0.5j * np.pi  # ln(iω)
+        self.slots = slots
+        b = n_arcs.size
+        self.arc_on = np.arange(slots)[None, :] < n_arcs[:, None]  # (B, S)
+        self.cols = np.concatenate([np.ones((b, 1), bool), self.arc_on, electrode[:, None]], 1)
+        self.theta_on = np.concatenate([self.arc_on, self.arc_on, electrode[:, None]], 1)
+        self.dof = np.maximum(2 * omega.size - (1 + 3 * n_arcs + 2 * electrode), 1)
+
+    def _stack(self, a):
+        out = np.empty(a.shape[:-1] + (2 * a.shape[-1],))
+        np.multiply(a.real, self.w, out=out[..., : a.shape[-1]])
+        np.multiply(a.imag, self.w, out=out[..., a.shape[-1] :])
+        return out
+
+    def evaluate(self, theta, rows):
+        """χ², amplitudes, residual and projected Jacobian (rows, P, 2N) at θ."""
+        s = self.slots
+        u, zn, zne = theta[:, :s], theta[:, s : 2 * s], theta[:, 2 * s]
+        n, dn = _n_of(zn)
+        ne, dne = _n_of(zne)
+        # x = (iωτ)ⁿ = (ωτ)ⁿ e^{inπ/2}: a real exponential times a phase per arc
+        # (clipped at e^±150, far beyond any arc's reach, so that no product goes subnormal)
+        x = np.exp(np.clip(n[..., None] * (u[..., None] + self.lnw), -150.0, 150.0))
+        a = 1.0 / (1.0 + x * np.exp(0.5j * np.pi * n)[..., None])
+        ae = np.exp(np.clip(-ne[:, None] * self.lnw, -150.0, 150.0))
+        ae = ae * np.exp(-0.5j * np.pi * ne)[:, None]
+        cols = self.cols[rows]
+        b = theta.shape[0]
+        aw = np.empty((b, s + 2, 2 * self.lnw.size))
+        aw[:, 0, : self.lnw.size] = self.w
+        aw[:, 0, self.lnw.size :] = 0.0
+        aw[:, 1 : s + 1] = self._stack(a)
+        aw[:, s + 1] = self._stack(ae)
+        aw *= cols[..., None]  # (B, M, 2N)
+        gram = aw @ aw.transpose(0, 2, 1)
+        rhs = aw @ self.y
+        free = cols.copy()
+        ginv = _masked_inverse(gram, free)
+        c = (ginv @ (rhs * free)[..., None])[..., 0]
+        for _ in range(cols.shape[1]):  # active set: clamp negative amplitudes at zero
+            neg = free & (c < 0)
+            bad = np.nonzero(neg.any(axis=1))[0]
+            if bad.size == 0:
+                break
+            free[bad] &= ~neg[bad]
+            ginv[bad] = _masked_inverse(gram[bad], free[bad])
+            c[bad] = (ginv[bad] @ (rhs[bad] * free[bad])[..., None])[..., 0]
+        c = np.where(free, c, 0.0)
+        awf = aw * free[..., None]
+        resid = self.y - (c[:, None, :] @ awf)[:, 0, :]
+        cost = np.sum(resid * resid, axis=-1)
+        # ∂(A c)/∂θ: each θ moves one column
+        a2x = a * (a - 1.0) * c[:, 1 : s + 1, None]  # −a² x = −a (1 − a)
+        d = np.empty((b, 2 * s + 1, 2 * self.lnw.size))
+        d[:, :s] = self._stack(a2x * n[..., None])
+        d[:, s : 2 * s] = self._stack(a2x * (u[..., None] + self.l0) * dn[..., None])
+        d[:, 2 * s] = self._stack(-(c[:, -1] * dne)[:, None] * self.l0 * ae)
+        # project out the column space of the free amplitudes (Kaufman)
+        coef = ginv @ (awf @ d.transpose(0, 2, 1))
+        jac = d - coef.transpose(0, 2, 1) @ awf
+        jac *= self.theta_on[rows][..., None]
+        return cost, c, resid, jac
+
+
+def _masked_inverse(gram, free):
+    """(G restricted to the free amplitudes)⁻¹, zero elsewhere, with Jacobi scaling."""
+    d = np.diagonal(gram, axis1=-2, axis2=-1)
+    d = np.where(free, np.maximum(d, 1e-300), 1.0)
+    s = 1.0 / np.sqrt(d)
+    ff = free[:, :, None] & free[:, None, :]
+    g = np.where(ff, gram * s[:, :, None] * s[:, None, :], 0.0)
+    m = gram.shape[-1]
+    g = g + np.eye(m) * np.where(free, 1e-12, 1.0)[:, None, :]
+    try:
+        inv = np.linalg.inv(g)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(g)
+    return np.where(ff, inv, 0.0) * s[:, :, None] * s[:, None, :]
+
+
+def _lm_step(h, g, lam, on):
+    """Solve (H + λ diag H) δ = g per row with Jacobi scaling; inactive θ get δ = 0."""
+    d = np.diagonal(h, axis1=-2, axis2=-1)
+    dmax = np.max(d, axis=-1, keepdims=True)
+    ok = on & (d > 1e-14 * np.maximum(dmax, 1e-300))
+    d = np.where(ok, d, 1.0)
+    s = 1.0 / np.sqrt(d)
+    oo = ok[:, :, None] & ok[:, None, :]
+    m = np.where(oo, h * s[:, :, None] * s[:, None, :], 0.0)
+    p = h.shape[-1]
+    m = m + np.eye(p) * (np.where(ok, lam[:, None], 0.0) + 1e-10 + ~ok)[:, None, :]
+    try:
+        sol = np.linalg.solve(m, (g * s * ok)[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        sol = np.stack(
+            [np.linalg.lstsq(m[i], g[i] * s[i] * ok[i], rcond=None)[0] for i in range(len(m))]
+        )
+    return np.where(ok, sol * s, 0.0)
+
+
+def varpro_fit(
+    omega: np.ndarray,
+    z: np.ndarray,
+    n_arcs: np.ndarray,
+    electrode: np.ndarray,
+    tau0: np.ndarray,
+    n0: np.ndarray,
+    ne0: np.ndarray,
+    max_iter: int = 200,
+    gtol: float = 1e-4,
+    ftol: float = 1e-10,
+    stall_iter: int = 5,
+    stall_gain: float = 0.05,
+) -> ArcRows:
+    """Fit every row (``n_arcs`` (B,), ``electrode`` (B,) bool, starts ``tau0``/``n0``
+    (B, S) and ``ne0`` (B,)) to the spectrum (ω, Z) and return the optima (see the module
+    docstring)."""
+    n_arcs = np.asarray(n_arcs, dtype=int)
+    electrode = np.asarray(electrode, dtype=bool)
+    tau0 = np.asarray(tau0, dtype=float)
+    slots = tau0.shape[1]
+    prob = _Problem(np.asarray(omega, float), np.asarray(z, complex), n_arcs, electrode, slots)
+    b = n_arcs.size
+    theta = np.concatenate(
+        [np.log(np.maximum(tau0, 1e-300)), _z_of(n0), _z_of(np.asarray(ne0, float))[:, None]],
+        axis=1,
+    )
+    theta[:, :slots] = np.clip(theta[:, :slots], prob.u_lo, prob.u_hi)
+    all_rows = np.arange(b)
+    with np.errstate(all="ignore"):
+        cost, c, resid, jac = prob.evaluate(theta, all_rows)
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    lam = np.full(b, 1e-3)
+    iterations = np.zeros(b, dtype=int)
+    converged = np.zeros(b, dtype=bool)
+    active = np.isfinite(cost)
+    on = prob.theta_on
+    ref_cost = cost.copy()  # for the stall test, every `stall_iter` iterations
+    for _ in range(max_iter):
+        rows = np.nonzero(active)[0]
+        if rows.size == 0:
+            break
+        jr = jac[rows]
+        with np.errstate(all="ignore"):
+            h = jr @ jr.transpose(0, 2, 1)
+            g = np.einsum("bpn,bn->bp", jr, resid[rows])
+            # the undamped (λ = 0) and the damped step in one batched solve
+            both = _lm_step(
+                np.concatenate([h, h]),
+                np.concatenate([g, g]),
+                np.concatenate([np.zeros(rows.size), lam[rows]]),
+                np.concatenate([on[rows], on[rows]]),
+            )
+            gn, delta = both[: rows.size], both[rows.size :]
+            predicted = np.einsum("bp,bp->b", gn, g)
+        stationary = ~(predicted > gtol * cost[rows] / prob.dof[rows])
+        converged[rows[stationary]] = True
+        active[rows[stationary]] = False
+        keep = ~stationary
+        rows, delta = rows[keep], delta[keep]
+        if rows.size == 0:
+            break
+        delta = np.where(np.isfinite(delta), delta, 0.0)
+        biggest = np.max(np.abs(delta), axis=-1)
+        delta *= np.minimum(1.0, _MAX_STEP / np.maximum(biggest, 1e-300))[:, None]
+        t_try = theta[rows] + delta
+        t_try[:, :slots] = np.clip(t_try[:, :slots], prob.u_lo, prob.u_hi)
+        with np.errstate(all="ignore"):
+            c_try, cc, rr, jj = prob.evaluate(t_try, rows)
+        ok = np.isfinite(c_try) & np.all(np.isfinite(jj.reshape(rows.size, -1)), axis=-1)
+        accept = ok & (c_try < cost[rows])
+        iterations[rows] += 1
+        gain = (cost[rows] - c_try) / np.maximum(cost[rows], 1e-300)
+        done = accept & (gain < ftol) & (lam[rows] < 1e-2)
+        acc = rows[accept]
+        theta[acc], cost[acc], c[acc] = t_try[accept], c_try[accept], cc[accept]
+        resid[acc], jac[acc] = rr[accept], jj[accept]
+        lam[rows] = np.where(accept, np.maximum(lam[rows] / 3.0, 1e-9), lam[rows] * 4.0)
+        stuck = ~accept & (lam[rows] > 1e10)
+        # stall: χ² fell by less than `stall_gain` noise units over the last `stall_iter`
+        # iterations — a flat valley (typically two arcs of an over-fitted candidate merging)
+        check = iterations[rows] % stall_iter == 0
+        sigma2 = cost[rows] / prob.dof[rows]
+        stall = check & (ref_cost[rows] - cost[rows] < stall_gain * sigma2)
+        ref_cost[rows[check]] = cost[rows[check]]
+        converged[rows[done | stall]] = True
+        active[rows[done | stuck | stall]] = False
+    s = slots
+    n, _ = _n_of(theta[:, s : 2 * s])
+    ne, _ = _n_of(theta[:, 2 * s])
+    return ArcRows(np.exp(theta[:, :s]), n, ne, c, cost, converged, iterations)
