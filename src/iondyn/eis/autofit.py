@@ -261,12 +261,30 @@ class AutoFitter:
             )
         return dec, warnings
 
+    def _chain_start(self, circuit, spectrum, dec: LossDecomposition) -> list[dict[str, float]]:
+        """When the user's circuit is an arc chain ``R0-p(R1,CPE1)-…[-CPE]`` (any length), the
+        candidate scan's solution for that chain is one more start: the decomposition's seeds
+        alone can miss an arc half buried under an electrode tail."""
+        string = parse_circuit(circuit).string
+        for k in range(0, 7):
+            for electrode in (False, True):
+                if arc_circuit(k, electrode) != string:
+                    continue
+                arcs = [(a["R_ohm"], a["tau_s"], a["n"]) for a in dec.arcs]
+                ne0 = dec.electrode["n"] if dec.electrode else _electrode_guess(spectrum)[1]
+                data = _crop(spectrum, self.fmin, self.fmax)
+                best = scan_candidates(data, arcs, (electrode,), k, ne0)
+                if (k, electrode) in best:
+                    return [_tau_ordered(to_arc_fit([best[(k, electrode)]], data)[0])]
+        return []
+
     def fit(self, spectrum: ImpedanceSpectrum, circuit: str | None = None) -> AutoFitResult:
         """Fit ``spectrum`` automatically; with ``circuit`` only seed that circuit."""
         if circuit is not None:
             dec, warnings = self._decompose(spectrum)
-            start = seed_circuit(circuit, spectrum, dec)
-            res = self._fit(str(circuit), spectrum, [start, initial_guess(circuit, spectrum)])
+            starts = [seed_circuit(circuit, spectrum, dec), initial_guess(circuit, spectrum)]
+            starts += self._chain_start(circuit, spectrum, dec)
+            res = self._fit(str(circuit), spectrum, starts)
             if res is None:
                 raise FitError(f"{spectrum.source}: the circuit {circuit} could not be fitted")
             return self._finish(res, [], dec, warnings)

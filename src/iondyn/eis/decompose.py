@@ -85,6 +85,10 @@ def _loss_spectrum(spectrum: ImpedanceSpectrum) -> tuple[Spectrum, int]:
     return spec, dropped
 
 
+def _finite_or_inf(value: float) -> float:
+    return float(value) if np.isfinite(value) else np.inf
+
+
 def decompose_loss(
     spectrum: ImpedanceSpectrum,
     n_arcs: int | str = "auto",
@@ -120,12 +124,16 @@ def decompose_loss(
             center_margin=0.5,
         )
         try:
-            fits[opt] = engine.fit(spec)[0]
+            # a diverging start of a large-K candidate (an electrode tail steeper than the
+            # CPE term allows) overflows its residuals: its cost is inf and it loses; the
+            # warning would only reach the user's terminal
+            with np.errstate(over="ignore", invalid="ignore"):
+                fits[opt] = engine.fit(spec)[0]
         except DataError as exc:  # e.g. nothing left above an electrode tail
             if len(options) == 1:
                 raise
             warnings.append(f"decomposition with electrode={opt} failed: {exc.problem}")
-    best = min(fits, key=lambda k: fits[k].quality["bic"])
+    best = min(fits, key=lambda k: _finite_or_inf(fits[k].quality["bic"]))
     fit = fits[best]
     candidates = []
     for opt, f in fits.items():
