@@ -88,6 +88,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0 (e.g. ``--workers``, where 0 means in this process)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def n_or_auto(text: str) -> int | str:
     """Parse ``--n-peaks``-style arguments: a positive integer or ``auto``."""
     if text.strip().lower() == "auto":

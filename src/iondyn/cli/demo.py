@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from iondyn.cli.common import emit_json
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
+from iondyn.cli.common import emit_json, non_negative_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="demo_run", help="output folder (default: demo_run)")
     p.add_argument(
-        "--workers", type=_workers, default=None, help="worker processes (default: the CPUs)"
+        "--workers",
+        type=non_negative_int,
+        default=None,
+        help="worker processes (default: the CPUs)",
     )
     p.add_argument(
         "--walkthroughs",

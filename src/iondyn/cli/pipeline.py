@@ -18,17 +18,14 @@ import argparse
 import shlex
 import sys
 
-from iondyn.cli.common import Progress, emit_json, format_table, positive_float, positive_int
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
+from iondyn.cli.common import (
+    Progress,
+    emit_json,
+    format_table,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder (created)")
     a.add_argument(
         "--workers",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="worker processes (default: the CPUs available; 0: in this process)",
