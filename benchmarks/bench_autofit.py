@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from iondyn.cli.common import format_table
 from iondyn.eis.autofit import AutoFitter
 
 HERE = Path(__file__).resolve().parent
@@ -140,14 +141,6 @@ def bench_many(n: int) -> dict:
     return {"n": n, "seconds_total": total, "success": ok, "mean_points": points}
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20 pellets and 100 in one go")
@@ -193,7 +186,7 @@ def main() -> int:
         ]
         for tool, r in res.items()
     ]
-    print(_table(rows, ["tool", "every R within 5 %", "mean time", "median time"]))
+    print(format_table(rows, ["tool", "every R within 5 %", "mean time", "median time"]))
     ion = res["iondyn AutoFitter (no input)"]
     for tool, r in res.items():
         if tool.startswith("impedance.py"):

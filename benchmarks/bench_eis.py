@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from iondyn.cli.common import format_table
 from iondyn.eis.circuit import Circuit
 from iondyn.eis.fit import CircuitFitter
 from iondyn.eis.simulate import log_frequencies, simulate_spectrum
@@ -411,14 +412,6 @@ def bench_drt(quick: bool, n_seeds: int) -> dict:
 # --- report ---------------------------------------------------------------------------------------
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20 seeds instead of 100")
@@ -471,7 +464,7 @@ def main() -> int:
         + [f"{sum(r['ok'] for r in coverage[t].values())}/{len(files)}" for t in tools]
     )
     print("\n1. Parse coverage of tests/data/eis (spectra / points read)")
-    print(_table(rows, ["file", *tools]))
+    print(format_table(rows, ["file", *tools]))
 
     ev = bench_evaluation()
     doc["evaluation"] = ev
@@ -483,7 +476,7 @@ def main() -> int:
     ]
     if "impedance_py_us" in ev:
         erows.append(["impedance.py CustomCircuit.predict", f"{ev['impedance_py_us']:.1f} µs"])
-    print(_table(erows, ["tool", "time"]))
+    print(format_table(erows, ["tool", "time"]))
 
     doc["fits"] = {}
     print(f"\n3. Pellet fits from starts a factor 3 off ({n_seeds} noise seeds, 1 % noise)")
@@ -518,7 +511,7 @@ def main() -> int:
             ratio = res["pyimpspec"]["seconds_per_fit"] / res["iondyn"]["seconds_per_fit"]
             res["speed_ratio_pyimpspec_over_iondyn"] = ratio
             frows.append([weight, "speed ratio", "", f"{ratio:.1f}× (pyimpspec / iondyn)", ""])
-    print(_table(frows, ["weight", "tool", "reached optimum", "time per fit", "notes"]))
+    print(format_table(frows, ["weight", "tool", "reached optimum", "time per fit", "notes"]))
 
     doc["drt"] = bench_drt(args.quick, n_seeds)
     print("\n4. DRT of the same pellet spectra (time per spectrum)")
@@ -532,7 +525,7 @@ def main() -> int:
     if "speed_ratio_pyDRTtools_over_iondyn" in doc["drt"]:
         ratio = doc["drt"]["speed_ratio_pyDRTtools_over_iondyn"]
         drows.append(["speed ratio", "", f"{ratio:.1f}× (pyDRTtools / iondyn)"])
-    print(_table(drows, ["tool", "spectra", "time per DRT"]))
+    print(format_table(drows, ["tool", "spectra", "time per DRT"]))
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(doc, indent=2, default=float))

@@ -11,6 +11,7 @@ import pytest
 
 from iondyn.cli import main
 from iondyn.constants import EPS0, thermal_voltage
+from iondyn.io.tsdc import read_tsdc
 from iondyn.physics import analytic as an
 from iondyn.physics import load_config
 
@@ -107,7 +108,11 @@ def test_iv_json(capsys):
     assert abs(j[2] / j[0]) == pytest.approx(np.exp(3.0), rel=3e-2)
 
 
-def test_tsdc_json_and_csv(capsys, tmp_path):
+def test_tsdc_json_csv_and_round_trip_through_tsdc_fit(capsys, tmp_path):
+    """An LLZO-like pellet (REFERENCE.md: Ea = 0.40 eV, peak ≈ 181 K at 5 K/min): the simulated
+    curve peaks near the prediction, the file written by --out states its heating rate so
+    `iondyn tsdc fit` needs no --beta, and the fitted Ea equals the conduction Ea within
+    0.03 eV (issue 6, round trips)."""
     out = tmp_path / "tsdc.csv"
     doc = run_json(
         capsys,
@@ -133,6 +138,20 @@ def test_tsdc_json_and_csv(capsys, tmp_path):
     assert df["temperature_K"].is_monotonic_increasing
     tm = df["temperature_K"][df["current_A_per_m2"].idxmax()]
     assert tm == pytest.approx(doc["peak_temperature_K"], abs=0.5)
+    assert doc["peak_temperature_K"] == pytest.approx(181.0, abs=2.0)
+    # round trip: the analysis reader and `tsdc fit` take the file as it is
+    curve = read_tsdc(out)
+    assert curve.beta_K_per_s == pytest.approx(5 / 60, rel=1e-9)
+    assert curve.current_unit == "A/m2"  # from the column name current_A_per_m2
+    assert not any("not stated" in w for w in curve.metadata["warnings"])
+    fit = run_json(capsys, ["tsdc", "fit", str(out), "--n-peaks", "auto", "--json"])
+    (res,) = fit["results"]
+    assert res["beta_K_per_s"] == pytest.approx(5 / 60, rel=1e-9)
+    assert res["current_unit"] == "A/m2" and res["charge_unit"] == "C/m2"
+    assert res["quality"]["r2"] > 0.999
+    main_peak = max(res["peaks"], key=lambda p: p["P0"])
+    assert main_peak["Ea_eV"] == pytest.approx(0.40, abs=0.03)
+    assert main_peak["Tm_K"] == pytest.approx(doc["peak_temperature_K"], abs=0.5)
 
 
 def test_errors_give_exit_code_2_and_one_line(capsys, tmp_path):

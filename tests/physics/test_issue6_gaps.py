@@ -13,7 +13,6 @@ import pytest
 from iondyn.cli import main
 from iondyn.constants import EPS0, thermal_voltage
 from iondyn.io.impedance import read_impedance
-from iondyn.io.tsdc import read_tsdc
 from iondyn.physics import analytic as an
 from iondyn.physics import load_config
 
@@ -64,44 +63,6 @@ def test_blocking_cell_round_trip_through_eis_fit_auto(blocking_csv, capsys):
     r_bulk = sum(p["R_ohm"] or 0.0 for p in processes if p is not electrode[0])
     assert r_bulk == pytest.approx(length / sigma, rel=0.02)
     assert electrode[0]["C_F"] == pytest.approx(EPS0 * 10.0 / (2 * ld), rel=0.02)
-
-
-def test_space_charge_tsdc_round_trip_through_tsdc_fit(tmp_path, capsys):
-    """An LLZO-like pellet (REFERENCE.md: Ea = 0.40 eV, peak ≈ 181 K at 5 K/min): the simulated
-    curve peaks near the prediction, the file written by --out states its heating rate so
-    `iondyn tsdc fit` needs no --beta, and the fitted Ea equals the conduction Ea within
-    0.03 eV (issue 6, round trips)."""
-    out = tmp_path / "sc_tsdc.csv"
-    sim = _json(
-        capsys,
-        [
-            "simulate",
-            "tsdc",
-            str(EXAMPLES / "llzo_tsdc.toml"),
-            "--pole-V",
-            "0.001",
-            "--pole-T-K",
-            "250",
-            "--beta-per-min",
-            "5",
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
-    assert sim["peak_temperature_K"] == pytest.approx(181.0, abs=2.0)
-    curve = read_tsdc(out)
-    assert curve.beta_K_per_s == pytest.approx(5 / 60, rel=1e-9)
-    assert curve.current_unit == "A/m2"  # from the column name current_A_per_m2
-    assert not any("not stated" in w for w in curve.metadata["warnings"])
-    doc = _json(capsys, ["tsdc", "fit", str(out), "--n-peaks", "auto", "--json"])
-    (res,) = doc["results"]
-    assert res["beta_K_per_s"] == pytest.approx(5 / 60, rel=1e-9)
-    assert res["current_unit"] == "A/m2" and res["charge_unit"] == "C/m2"
-    assert res["quality"]["r2"] > 0.999
-    main_peak = max(res["peaks"], key=lambda p: p["P0"])
-    assert main_peak["Ea_eV"] == pytest.approx(0.40, abs=0.03)
-    assert main_peak["Tm_K"] == pytest.approx(sim["peak_temperature_K"], abs=0.5)
 
 
 def test_space_charge_tsdc_needs_no_numpy_2_function(monkeypatch):
