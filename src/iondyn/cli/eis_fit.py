@@ -190,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
     mode = "manual" if initial else ("seeded" if circuit is not None else "auto")
     results = []
     errors: list[dict[str, Any]] = []
+    items = []  # (path, spectrum) of every readable file
     for path in args.files:
         try:
             spectra = read_impedance(path, format=args.format)
@@ -199,24 +200,33 @@ def run(args: argparse.Namespace) -> int:
             errors.append({"source": path, "type": type(exc).__name__, "message": str(exc)})
             print(f"iondyn: error: {exc}", file=sys.stderr)
             continue
-        for spectrum in spectra:
+        items += [(path, spectrum) for spectrum in spectra]
+    if mode == "auto" and items:  # all spectra as one batch (shared NumPy calls)
+        outcomes = _auto_fitter(args).fit_many([s for _, s in items])
+        outcomes = [o if isinstance(o, IondynError) else _with_processes(o, args) for o in outcomes]
+    else:
+        outcomes = []
+        for _, spectrum in items:
             try:
-                result = _fit_one(args, mode, fitter, spectrum, initial)
+                outcomes.append(_fit_one(args, mode, fitter, spectrum, initial))
             except IondynError as exc:
-                where = f"{path} [spectrum {spectrum.index}]"
-                errors.append(
-                    {
-                        "source": path,
-                        "spectrum": spectrum.index,
-                        "type": type(exc).__name__,
-                        "message": str(exc),
-                    }
-                )
-                print(f"iondyn: error: {where}: {exc}", file=sys.stderr)
-                continue
-            reader = [f"reader: {w}" for w in spectrum.metadata.get("warnings", []) or []]
-            result.warnings[:0] = reader
-            results.append(result)
+                outcomes.append(exc)
+    for (path, spectrum), result in zip(items, outcomes):
+        if isinstance(result, IondynError):
+            where = f"{path} [spectrum {spectrum.index}]"
+            errors.append(
+                {
+                    "source": path,
+                    "spectrum": spectrum.index,
+                    "type": type(result).__name__,
+                    "message": str(result),
+                }
+            )
+            print(f"iondyn: error: {where}: {result}", file=sys.stderr)
+            continue
+        reader = [f"reader: {w}" for w in spectrum.metadata.get("warnings", []) or []]
+        result.warnings[:0] = reader
+        results.append(result)
     plots: list[str] = []
     if args.plot and results:
         from iondyn.eis.plots import save_fit_plots
@@ -243,11 +253,24 @@ def run(args: argparse.Namespace) -> int:
 def _fit_one(args: argparse.Namespace, mode: str, fitter, spectrum, initial) -> Any:
     """A CircuitFitResult (``manual``) or an AutoFitResult (``auto``, ``seeded``)."""
 
-    from iondyn.eis.autofit import AutoFitResult, AutoFitter
+    from iondyn.eis.autofit import AutoFitResult
 
     if mode == "manual":
         return fitter.fit(spectrum, initial)
-    auto = AutoFitter(
+    auto = _auto_fitter(args)
+    if mode == "auto":
+        return _with_processes(auto.fit(spectrum), args)
+    res = auto.fit(spectrum, circuit=args.circuit)
+    if args.fixed or args.bound or args.starts > 1:  # constraints: refit from the optimum
+        refit = fitter.fit(spectrum, res.fit.parameters)
+        res = AutoFitResult(refit, [], res.decomposition, None, res.warnings)
+    return _with_processes(res, args)
+
+
+def _auto_fitter(args: argparse.Namespace) -> Any:
+    from iondyn.eis.autofit import AutoFitter
+
+    return AutoFitter(
         max_arcs=args.max_arcs,
         electrode=args.electrode,
         weight=args.weight,
@@ -256,13 +279,6 @@ def _fit_one(args: argparse.Namespace, mode: str, fitter, spectrum, initial) -> 
         fmin=args.fmin,
         fmax=args.fmax,
     )
-    if mode == "auto":
-        return _with_processes(auto.fit(spectrum), args)
-    res = auto.fit(spectrum, circuit=args.circuit)
-    if args.fixed or args.bound or args.starts > 1:  # constraints: refit from the optimum
-        refit = fitter.fit(spectrum, res.fit.parameters)
-        res = AutoFitResult(refit, [], res.decomposition, None, res.warnings)
-    return _with_processes(res, args)
 
 
 def _with_processes(res: Any, args: argparse.Namespace) -> Any:

@@ -7,7 +7,7 @@ without the electrode CPE) is fitted by the batched variable projection of
 1. *Seeds*: the SAEM loss decomposition's arcs (the K largest, with their τ and n) and arcs
    spread evenly in ln ω over the window.
 2. *Moves*, from the current best solution of the neighbouring candidates — a greedy **split**
-   (the (K − 1)-arc solution plus an arc at each of the three largest local maxima of the
+   (the (K − 1)-arc solution plus an arc at each of the ``n_splits`` (2) largest local maxima of the
    relative imaginary residual |ΔZ″|/|Z|), a **merge** (the (K + 1)-arc solution less one arc,
    each in turn), and the **electrode conversions** (a blocking CPE is the R → ∞ limit of the
    slowest arc p(R, CPE): the (K + 1)-arc solution's slowest arc becomes the electrode and
@@ -35,7 +35,7 @@ from iondyn.eis.arcfit import ArcChainFit, arc_model, pack_arc_params
 from iondyn.eis.varpro import varpro_fit
 from iondyn.saem.refine import normal_matrix_covariance
 
-__all__ = ["Solution", "scan_candidates", "to_arc_fit"]
+__all__ = ["Solution", "scan_candidates", "scan_candidates_many", "to_arc_fit"]
 
 _N_NEW = 0.9  # exponent of an arc added by a move
 
@@ -60,24 +60,37 @@ class _Start(NamedTuple):
     ne: float
 
 
-def _run(data: ImpedanceSpectrum, starts: list[_Start], slots: int) -> list[Solution]:
+def _padded(datas: list[ImpedanceSpectrum]) -> tuple[np.ndarray, np.ndarray]:
+    """ω and Z of the spectra as (M, N) arrays, NaN-padded to the longest."""
+    n = max(d.n_points for d in datas)
+    omega = np.full((len(datas), n), np.nan)
+    z = np.full((len(datas), n), np.nan, dtype=complex)
+    for i, d in enumerate(datas):
+        omega[i, : d.n_points] = d.omega
+        z[i, : d.n_points] = d.z
+    return omega, z
+
+
+def _run(omega, z, starts: list[tuple[int, _Start]], slots: int) -> list[Solution]:
+    """Fit the starts [(spectrum, start)] as one batch."""
     b = len(starts)
     tau = np.ones((b, max(slots, 1)))
     n = np.full((b, max(slots, 1)), _N_NEW)
-    for i, s in enumerate(starts):
+    for i, (_, s) in enumerate(starts):
         tau[i, : s.n_arcs] = s.taus
         n[i, : s.n_arcs] = s.ns
     res = varpro_fit(
-        data.omega,
-        data.z,
-        np.array([s.n_arcs for s in starts]),
-        np.array([s.electrode for s in starts]),
+        omega,
+        z,
+        np.array([s.n_arcs for _, s in starts]),
+        np.array([s.electrode for _, s in starts]),
         tau,
         n,
-        np.array([s.ne for s in starts]),
+        np.array([s.ne for _, s in starts]),
+        spectrum=np.array([j for j, _ in starts]),
     )
     out = []
-    for i, s in enumerate(starts):
+    for i, (_, s) in enumerate(starts):
         k = s.n_arcs
         c = res.c[i]
         dead = bool(np.any(c[1 : k + 1] <= 0) or (s.electrode and c[-1] <= 0))
@@ -93,12 +106,12 @@ def _run(data: ImpedanceSpectrum, starts: list[_Start], slots: int) -> list[Solu
     return out
 
 
-def _grow(sol: Solution, data: ImpedanceSpectrum) -> list[_Start]:
-    """The split move: an arc at each of the three largest local maxima of |ΔZ″|/|Z|."""
+def _grow(sol: Solution, data: ImpedanceSpectrum, n_splits: int) -> list[_Start]:
+    """The split move: an arc at each of the ``n_splits`` largest local maxima of |ΔZ″|/|Z|."""
     dz = data.z - solution_impedance(sol, data.omega)
     rel = np.abs(dz.imag) / np.abs(data.z)
     inner = [i for i in range(1, rel.size - 1) if rel[i] >= rel[i - 1] and rel[i] >= rel[i + 1]]
-    order = sorted(set(inner + [0, rel.size - 1]), key=lambda i: -rel[i])[:3]
+    order = sorted(set(inner + [0, rel.size - 1]), key=lambda i: -rel[i])[:n_splits]
     taus = [a[1] for a in sol.arcs]
     ns = [a[2] for a in sol.arcs]
     ne = sol.elec[1] if sol.elec else _N_NEW
@@ -118,7 +131,9 @@ def solution_impedance(sol: Solution, omega: np.ndarray) -> np.ndarray:
     return z
 
 
-def _moves(sol: Solution, data: ImpedanceSpectrum, max_arcs: int, families, ne0: float):
+def _moves(
+    sol: Solution, data: ImpedanceSpectrum, max_arcs: int, families, ne0: float, n_splits: int
+):
     """Starts for the neighbouring candidates from one solution (see the module docstring)."""
     k, e = sol.n_arcs, sol.electrode
     taus = tuple(a[1] for a in sol.arcs)
@@ -126,7 +141,7 @@ def _moves(sol: Solution, data: ImpedanceSpectrum, max_arcs: int, families, ne0:
     ne = sol.elec[1] if sol.elec else ne0
     out = []
     if k < max_arcs:
-        out += _grow(sol, data)
+        out += _grow(sol, data, n_splits)
     for j in range(k):  # merge: drop arc j
         out.append(_Start(k - 1, e, taus[:j] + taus[j + 1 :], ns[:j] + ns[j + 1 :], ne))
     if e and False in families:
@@ -164,16 +179,7 @@ def _distinct(starts: list[_Start]) -> list[_Start]:
     return out
 
 
-def scan_candidates(
-    data: ImpedanceSpectrum,
-    dec_arcs: list[tuple[float, float, float]],
-    families: tuple[bool, ...],
-    max_arcs: int,
-    ne0: float,
-    max_stages: int = 6,
-    min_gain: float = 0.5,
-) -> dict[tuple[int, bool], Solution]:
-    """Best solution of every candidate (n_arcs, electrode); ``dec_arcs`` [(R, τ, n)]."""
+def _seeds(data, dec_arcs, families, max_arcs, ne0) -> list[_Start]:
     starts = []
     by_r = sorted(dec_arcs, key=lambda a: -a[0])
     for e in families:
@@ -185,26 +191,84 @@ def scan_candidates(
                 )
             if k >= 1:
                 starts.append(_Start(k, e, _spread(k, data.omega), (_N_NEW,) * k, ne0))
-    best: dict[tuple[int, bool], Solution] = {}
+    return starts
+
+
+def scan_candidates(
+    data: ImpedanceSpectrum,
+    dec_arcs: list[tuple[float, float, float]],
+    families: tuple[bool, ...],
+    max_arcs: int,
+    ne0: float,
+    max_stages: int = 6,
+    min_gain: float = 0.5,
+) -> dict[tuple[int, bool], Solution]:
+    """Best solution of every candidate (n_arcs, electrode); ``dec_arcs`` [(R, τ, n)]."""
+    return scan_candidates_many(
+        [data], [dec_arcs], families, max_arcs, [ne0], max_stages, min_gain
+    )[0]
+
+
+def scan_candidates_many(
+    datas: list[ImpedanceSpectrum],
+    dec_arcs: list[list[tuple[float, float, float]]],
+    families: tuple[bool, ...],
+    max_arcs: int,
+    ne0: list[float],
+    max_stages: int = 6,
+    min_gain: float = 0.5,
+    n_splits: int = 2,
+    move_from: int | None = 3,
+    max_rows: int = 4096,
+) -> list[dict[tuple[int, bool], Solution]]:
+    """:func:`scan_candidates` for many spectra at once: every stage fits the starts of all
+    spectra as one batch (at most ``max_rows`` rows per call), so NumPy's per-call overhead is
+    shared; each spectrum's scan is the same as alone."""
+    if not datas:
+        return []
+    omega, z = _padded(datas)
+    starts = [_seeds(d, a, families, max_arcs, e) for d, a, e in zip(datas, dec_arcs, ne0)]
+    best: list[dict[tuple[int, bool], Solution]] = [{} for _ in datas]
     for _ in range(max_stages):
-        starts = _distinct(starts)
-        if not starts:
+        flat = [(j, s) for j, st in enumerate(starts) for s in _distinct(st)]
+        if not flat:
             break
-        changed = []
-        for sol in _run(data, starts, max_arcs):
+        sols: list[Solution] = []
+        for lo in range(0, len(flat), max_rows):
+            sols += _run(omega, z, flat[lo : lo + max_rows], max_arcs)
+        changed: list[list[tuple[int, bool]]] = [[] for _ in datas]
+        for (j, _), sol in zip(flat, sols):
             key = (sol.n_arcs, sol.electrode)
-            old = best.get(key)
+            old = best[j].get(key)
             if not np.isfinite(sol.cost) or (old is not None and sol.cost >= old.cost):
                 continue
-            best[key] = sol
+            best[j][key] = sol
             # only a gain of ≥ `min_gain` noise units makes new moves worth running
-            dof = max(2 * data.n_points - (1 + 3 * sol.n_arcs + 2 * sol.electrode), 1)
+            dof = max(2 * datas[j].n_points - (1 + 3 * sol.n_arcs + 2 * sol.electrode), 1)
             if (old is None or old.cost - sol.cost > min_gain * sol.cost / dof) and (
-                key not in changed
+                key not in changed[j]
             ):
-                changed.append(key)
-        starts = [s for key in changed for s in _moves(best[key], data, max_arcs, families, ne0)]
+                changed[j].append(key)
+        if move_from is not None:  # moves only from the `move_from` lowest-BIC candidates
+            for j, d in enumerate(datas):
+                top = sorted(best[j], key=lambda key: _bic(best[j][key], d.n_points))
+                changed[j] = [key for key in changed[j] if key in top[:move_from]]
+        starts = [
+            [
+                s
+                for key in changed[j]
+                for s in _moves(best[j][key], d, max_arcs, families, e, n_splits)
+            ]
+            for j, (d, e) in enumerate(zip(datas, ne0))
+        ]
     return best
+
+
+def _bic(sol: Solution, n_points: int) -> float:
+    """2N ln(χ²/2N) + k ln 2N of a solution (as :attr:`ArcChainFit.bic`)."""
+    m = 2 * n_points
+    k = 1 + 3 * sol.n_arcs + 2 * sol.electrode
+    return m * np.log(max(sol.cost, 1e-300) / m) + k * np.log(m)
 
 
 def to_arc_fit(sols: list[Solution], data: ImpedanceSpectrum) -> list[ArcChainFit]:

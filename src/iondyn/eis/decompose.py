@@ -16,11 +16,11 @@ import numpy as np
 
 from iondyn.data import ImpedanceSpectrum, Spectrum
 from iondyn.eis.loss import CPETail, ZarcLoss
-from iondyn.errors import DataError, InputError
+from iondyn.errors import DataError, InputError, IondynError
 from iondyn.saem import SAEM
 from iondyn.saem.result import SpectrumFit
 
-__all__ = ["LossDecomposition", "decompose_loss"]
+__all__ = ["LossDecomposition", "decompose_loss", "decompose_losses"]
 
 
 @dataclass
@@ -100,39 +100,104 @@ def decompose_loss(
 
     ``electrode``: ``"none"``, ``"cpe"`` or ``"auto"`` (both, the lower BIC wins).
     """
-    if electrode not in ("auto", "none", "cpe"):
-        raise InputError(f"electrode must be auto, none or cpe, not {electrode!r}")
-    spec, dropped = _loss_spectrum(spectrum)
-    points_per_decade = spec.n_points / max((spec.x[-1] - spec.x[0]) / np.log(10), 1e-12)
-    warnings = []
-    if points_per_decade < 3:
-        warnings.append(
-            f"only {points_per_decade:.1f} points per decade: arcs closer than about two decades "
-            "cannot be resolved"
-        )
-    options = ("none", "cpe") if electrode == "auto" else (electrode,)
-    fits = {}
-    for opt in options:
-        background = CPETail() if opt == "cpe" else "none"
+    out = decompose_losses([spectrum], n_arcs, max_arcs, electrode, random_state)[0]
+    if isinstance(out, Exception):
+        raise out
+    return out
+
+
+def decompose_losses(
+    spectra: list[ImpedanceSpectrum],
+    n_arcs: int | str | list = "auto",
+    max_arcs: int = 4,
+    electrode: str | list[str] = "auto",
+    random_state: int = 0,
+    lm_max_iter: int = 200,
+) -> list[LossDecomposition | IondynError]:
+    """:func:`decompose_loss` for many spectra, batched through one SAEM run per electrode
+    option and number of arcs (NumPy's per-call overhead is shared: ≈ 10× less time per
+    spectrum for a hundred spectra). ``n_arcs`` and ``electrode`` may be one value or one per
+    spectrum. A spectrum that cannot be decomposed gets its :class:`IondynError` in its place
+    of the list; the others are unaffected. ``lm_max_iter`` bounds SAEM's refinement (fewer
+    iterations suffice where the decomposition only seeds another fit). The random EM starts
+    of a batch come from one stream, so a spectrum's decomposition can differ within noise
+    from its decomposition alone."""
+    m = len(spectra)
+    per_k = n_arcs if isinstance(n_arcs, list) else [n_arcs] * m
+    per_e = electrode if isinstance(electrode, list) else [electrode] * m
+    for e in per_e:
+        if e not in ("auto", "none", "cpe"):
+            raise InputError(f"electrode must be auto, none or cpe, not {e!r}")
+    out: list[Any] = [None] * m
+    prepared: dict[int, tuple[Spectrum, int, list[str]]] = {}
+    for i, s in enumerate(spectra):
+        try:
+            spec, dropped = _loss_spectrum(s)
+        except DataError as exc:
+            out[i] = exc
+            continue
+        points_per_decade = spec.n_points / max((spec.x[-1] - spec.x[0]) / np.log(10), 1e-12)
+        warnings = []
+        if points_per_decade < 3:
+            warnings.append(
+                f"only {points_per_decade:.1f} points per decade: arcs closer than about two "
+                "decades cannot be resolved"
+            )
+        prepared[i] = (spec, dropped, warnings)
+    # one SAEM batch per (electrode option, number of arcs)
+    fits: dict[int, dict[str, Any]] = {i: {} for i in prepared}
+    groups: dict[tuple[str, Any], list[int]] = {}
+    for i in prepared:
+        for opt in ("none", "cpe") if per_e[i] == "auto" else (per_e[i],):
+            groups.setdefault((opt, per_k[i]), []).append(i)
+    for (opt, k), members in groups.items():
         engine = SAEM(
             ZarcLoss(),
-            n_arcs,
+            k,
             max_peaks=max_arcs,
-            background=background,
+            background=CPETail() if opt == "cpe" else "none",
             likelihood="gaussian",
             random_state=random_state,
             center_margin=0.5,
+            lm_max_iter=lm_max_iter,
         )
-        try:
-            # a diverging start of a large-K candidate (an electrode tail steeper than the
-            # CPE term allows) overflows its residuals: its cost is inf and it loses; the
-            # warning would only reach the user's terminal
-            with np.errstate(over="ignore", invalid="ignore"):
-                fits[opt] = engine.fit(spec)[0]
-        except DataError as exc:  # e.g. nothing left above an electrode tail
-            if len(options) == 1:
-                raise
+        for i, res in zip(members, _saem_fits(engine, [prepared[i][0] for i in members])):
+            fits[i][opt] = res
+    for i, (_spec, dropped, warnings) in prepared.items():
+        ok = {o: f for o, f in fits[i].items() if not isinstance(f, Exception)}
+        failed = {o: f for o, f in fits[i].items() if isinstance(f, Exception)}
+        if not ok:
+            out[i] = next(iter(failed.values()))
+            continue
+        for opt, exc in failed.items():
             warnings.append(f"decomposition with electrode={opt} failed: {exc.problem}")
+        out[i] = _assemble(spectra[i], ok, dropped, warnings)
+    return out
+
+
+def _saem_fits(engine: SAEM, specs: list[Spectrum]) -> list[Any]:
+    """SAEM fits of the spectra as one batch; when the batch fails, one by one (each
+    failure then stays with its spectrum)."""
+    # a diverging start of a large-K candidate (an electrode tail steeper than the CPE term
+    # allows) overflows its residuals: its cost is inf and it loses; the warning would only
+    # reach the user's terminal
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            return list(engine.fit(specs).fits) if len(specs) > 1 else [engine.fit(specs)[0]]
+        except DataError as exc:
+            if len(specs) == 1:
+                return [exc]
+        out: list[Any] = []
+        for s in specs:
+            try:
+                out.append(engine.fit(s)[0])
+            except DataError as exc:
+                out.append(exc)
+        return out
+
+
+def _assemble(spectrum, fits, dropped, warnings) -> LossDecomposition:
+    """The decomposition with the lower BIC over the electrode options tried."""
     best = min(fits, key=lambda k: _finite_or_inf(fits[k].quality["bic"]))
     fit = fits[best]
     candidates = []

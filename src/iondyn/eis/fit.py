@@ -102,6 +102,10 @@ class CircuitFitter:
     max_nfev : evaluation limit per start (default 100·(k + 1), k free parameters).
     tol : ``ftol``, ``xtol`` and ``gtol`` of ``least_squares``.
     max_rel_error, max_correlation : identifiability thresholds of the warnings.
+    rescue : reset log-fitted quantities that ran more than six decades from their start and
+        refit (default; see the module docstring). ``False`` for a start that is already the
+        optimum of another solver (the automatic fit's scan), where a quantity that really is
+        ≈ 0 (a vanishing series resistance) would only cost a second run.
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class CircuitFitter:
         tol: float = 1e-10,
         max_rel_error: float = 1.0,
         max_correlation: float = 0.99,
+        rescue: bool = True,
     ):
         self.circuit = parse_circuit(circuit)
         if weight not in WEIGHTS:
@@ -134,6 +139,7 @@ class CircuitFitter:
         if int(n_starts) < 1:
             raise InputError("n_starts must be at least 1")
         self.n_starts = int(n_starts)
+        self.rescue = bool(rescue)
         self.start_spread = float(start_spread)
         self.random_state = random_state
         self.max_nfev = max_nfev
@@ -243,7 +249,8 @@ class CircuitFitter:
                 f"{data.source or 'spectrum'}: the model {c.string} is not finite at the start "
                 "values; give other initial values"
             )
-        best = self._rescue(problem, best)
+        if self.rescue:
+            best = self._rescue(problem, best)
         return self._result(problem, best, start, start_chi2, warnings)
 
     def fit_many(

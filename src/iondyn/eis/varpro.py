@@ -74,54 +74,75 @@ def _z_of(n):
 
 
 class _Problem:
-    """The data and the padded layout shared by all rows."""
+    """The data of every spectrum and the padded layout shared by all rows.
 
-    def __init__(self, omega, z, n_arcs, electrode, slots):
-        self.w = 1.0 / np.abs(z)
-        self.y = np.concatenate([z.real * self.w, z.imag * self.w])
-        self.lnw = np.log(omega)
+    ``omega``/``z``: (M, N) — M spectra padded to N points (padding: ω = NaN, weight 0);
+    ``spec`` (B,): the spectrum of each row.
+    """
+
+    def __init__(self, omega, z, spec, n_arcs, electrode, slots):
+        valid = np.isfinite(omega) & np.isfinite(z)
+        zz = np.where(valid, z, 1.0)
+        self.w = np.where(valid, 1.0 / np.abs(zz), 0.0)  # (M, N); padding weighs nothing
+        self.y = np.concatenate([zz.real * self.w, zz.imag * self.w], axis=-1)  # (M, 2N)
+        lnw = np.log(np.where(valid, omega, 1.0))
+        big = np.where(valid, lnw, -np.inf).max(axis=1)
+        small = np.where(valid, lnw, np.inf).min(axis=1)
+        # padded points sit at the highest frequency (their weight is zero anyway)
+        self.lnw = np.where(valid, lnw, big[:, None])
+        self.spec = np.asarray(spec, dtype=int)
         # ln τ of an arc stays within two decades beyond the window (see varpro_fit)
-        self.u_lo = -float(self.lnw.max()) - np.log(100.0)
-        self.u_hi = -float(self.lnw.min()) + np.log(100.0)
-        self.l0 = self.lnw + 0.5j * np.pi  # ln(iω)
+        self.u_lo = (-big - np.log(100.0))[self.spec]
+        self.u_hi = (-small + np.log(100.0))[self.spec]
+        self.n_pts = valid.sum(axis=1)[self.spec]
         self.slots = slots
         b = n_arcs.size
         self.arc_on = np.arange(slots)[None, :] < n_arcs[:, None]  # (B, S)
         self.cols = np.concatenate([np.ones((b, 1), bool), self.arc_on, electrode[:, None]], 1)
         self.theta_on = np.concatenate([self.arc_on, self.arc_on, electrode[:, None]], 1)
-        self.dof = np.maximum(2 * omega.size - (1 + 3 * n_arcs + 2 * electrode), 1)
-
-    def _stack(self, a):
-        out = np.empty(a.shape[:-1] + (2 * a.shape[-1],))
-        np.multiply(a.real, self.w, out=out[..., : a.shape[-1]])
-        np.multiply(a.imag, self.w, out=out[..., a.shape[-1] :])
-        return out
+        self.dof = np.maximum(2 * self.n_pts - (1 + 3 * n_arcs + 2 * electrode), 1)
+        self.n = omega.shape[1]
 
     def evaluate(self, theta, rows):
-        """χ², amplitudes, residual and projected Jacobian (rows, P, 2N) at θ."""
-        s = self.slots
+        """χ², amplitudes, Gauss–Newton matrix JᵀJ (rows, P, P) and gradient Jᵀr (rows, P)
+        of the projected problem at θ, in real
+        arithmetic: with x = (ωτ)ⁿ, φ = nπ/2 and D = 1 + 2x cos φ + x²,
+        Re a = (1 + x cos φ)/D, Im a = −x sin φ/D; a(a − 1) = Re: a′(a′ − 1) − a″²,
+        Im: a″(2a′ − 1)."""
+        s, nn = self.slots, self.n
+        sp = self.spec[rows]
+        lnw, w, y = self.lnw[sp], self.w[sp], self.y[sp]
         u, zn, zne = theta[:, :s], theta[:, s : 2 * s], theta[:, 2 * s]
         n, dn = _n_of(zn)
         ne, dne = _n_of(zne)
-        # x = (iωτ)ⁿ = (ωτ)ⁿ e^{inπ/2}: a real exponential times a phase per arc
-        # (clipped at e^±150, far beyond any arc's reach, so that no product goes subnormal)
-        x = np.exp(np.clip(n[..., None] * (u[..., None] + self.lnw), -150.0, 150.0))
-        a = 1.0 / (1.0 + x * np.exp(0.5j * np.pi * n)[..., None])
-        ae = np.exp(np.clip(-ne[:, None] * self.lnw, -150.0, 150.0))
-        ae = ae * np.exp(-0.5j * np.pi * ne)[:, None]
-        cols = self.cols[rows]
         b = theta.shape[0]
-        aw = np.empty((b, s + 2, 2 * self.lnw.size))
-        aw[:, 0, : self.lnw.size] = self.w
-        aw[:, 0, self.lnw.size :] = 0.0
-        aw[:, 1 : s + 1] = self._stack(a)
-        aw[:, s + 1] = self._stack(ae)
+        # L = ln ωτ per arc and point; x = (ωτ)ⁿ clipped at e^±150 (no subnormal products)
+        big_l = u[..., None] + lnw[:, None, :]  # (B, S, N)
+        x = np.exp(np.clip(n[..., None] * big_l, -150.0, 150.0))
+        phi = 0.5 * np.pi * n
+        cs, sn = np.cos(phi)[..., None], np.sin(phi)[..., None]
+        xc = x * cs
+        inv_d = 1.0 / (1.0 + 2.0 * xc + x * x)
+        ar = (1.0 + xc) * inv_d
+        ai = -(x * sn) * inv_d
+        # electrode a_e = ω^{−n_e} e^{−i n_e π/2}
+        mag = np.exp(np.clip(-ne[:, None] * lnw, -150.0, 150.0))
+        pe = 0.5 * np.pi * ne[:, None]
+        er, ei = mag * np.cos(pe), -mag * np.sin(pe)
+        cols = self.cols[rows]
+        aw = np.zeros((b, s + 2, 2 * nn))  # weighted columns, real | imaginary parts
+        aw[:, 0, :nn] = w
+        wa = w[:, None, :]
+        np.multiply(ar, wa, out=aw[:, 1 : s + 1, :nn])
+        np.multiply(ai, wa, out=aw[:, 1 : s + 1, nn:])
+        np.multiply(er, w, out=aw[:, s + 1, :nn])
+        np.multiply(ei, w, out=aw[:, s + 1, nn:])
         aw *= cols[..., None]  # (B, M, 2N)
         gram = aw @ aw.transpose(0, 2, 1)
-        rhs = aw @ self.y
+        rhs = (aw @ y[..., None])[..., 0]
         free = cols.copy()
         ginv = _masked_inverse(gram, free)
-        c = (ginv @ (rhs * free)[..., None])[..., 0]
+        c = (ginv @ rhs[..., None])[..., 0]
         for _ in range(cols.shape[1]):  # active set: clamp negative amplitudes at zero
             neg = free & (c < 0)
             bad = np.nonzero(neg.any(axis=1))[0]
@@ -132,19 +153,33 @@ class _Problem:
             c[bad] = (ginv[bad] @ (rhs[bad] * free[bad])[..., None])[..., 0]
         c = np.where(free, c, 0.0)
         awf = aw * free[..., None]
-        resid = self.y - (c[:, None, :] @ awf)[:, 0, :]
-        cost = np.sum(resid * resid, axis=-1)
-        # ∂(A c)/∂θ: each θ moves one column
-        a2x = a * (a - 1.0) * c[:, 1 : s + 1, None]  # −a² x = −a (1 − a)
-        d = np.empty((b, 2 * s + 1, 2 * self.lnw.size))
-        d[:, :s] = self._stack(a2x * n[..., None])
-        d[:, s : 2 * s] = self._stack(a2x * (u[..., None] + self.l0) * dn[..., None])
-        d[:, 2 * s] = self._stack(-(c[:, -1] * dne)[:, None] * self.l0 * ae)
-        # project out the column space of the free amplitudes (Kaufman)
-        coef = ginv @ (awf @ d.transpose(0, 2, 1))
-        jac = d - coef.transpose(0, 2, 1) @ awf
-        jac *= self.theta_on[rows][..., None]
-        return cost, c, resid, jac
+        resid = y - (c[:, None, :] @ awf)[:, 0, :]
+        cost = np.einsum("bn,bn->b", resid, resid)
+        # ∂(A c)/∂θ: each θ moves one column. p = c_k a(a − 1) (= −c_k a² (iωτ)ⁿ)
+        ck = c[:, 1 : s + 1, None]
+        pr = (ar * (ar - 1.0) - ai * ai) * ck
+        pim = ai * (2.0 * ar - 1.0) * ck
+        d = np.empty((b, 2 * s + 1, 2 * nn))
+        nw = n[..., None] * wa
+        np.multiply(pr, nw, out=d[:, :s, :nn])  # ∂/∂ln τ = n p
+        np.multiply(pim, nw, out=d[:, :s, nn:])
+        h = 0.5 * np.pi
+        dw = dn[..., None] * wa  # ∂/∂z_n = p (L + iπ/2) dn/dz
+        np.multiply(pr * big_l - pim * h, dw, out=d[:, s : 2 * s, :nn])
+        np.multiply(pr * h + pim * big_l, dw, out=d[:, s : 2 * s, nn:])
+        ge = -(c[:, -1] * dne)[:, None] * w  # ∂/∂z_e = −c_e a_e (ln ω + iπ/2) dn_e/dz
+        d[:, 2 * s, :nn] = ge * (er * lnw - ei * h)
+        d[:, 2 * s, nn:] = ge * (er * h + ei * lnw)
+        # Kaufman's J = D P⊥ (P⊥ projects out the free amplitudes' columns) enters only as
+        # H = J Jᵀ = D Dᵀ − Eᵀ G⁻¹ E with E = A Dᵀ, and g = J r = D r, since A r = 0 at the
+        # linear optimum (the normal equations of the free amplitudes; clamped ones are
+        # zero columns of A) — J itself is never formed
+        on = self.theta_on[rows]
+        e = awf @ d.transpose(0, 2, 1)  # (B, M, P)
+        h = d @ d.transpose(0, 2, 1) - e.transpose(0, 2, 1) @ (ginv @ e)
+        h = 0.5 * (h + h.transpose(0, 2, 1)) * (on[:, :, None] & on[:, None, :])
+        g = np.einsum("bpn,bn->bp", d, resid) * on
+        return cost, c, h, g
 
 
 def _masked_inverse(gram, free):
@@ -191,29 +226,72 @@ def varpro_fit(
     tau0: np.ndarray,
     n0: np.ndarray,
     ne0: np.ndarray,
+    spectrum: np.ndarray | None = None,
     max_iter: int = 200,
-    gtol: float = 1e-4,
+    gtol: float = 1e-2,
     ftol: float = 1e-10,
-    stall_iter: int = 5,
-    stall_gain: float = 0.05,
+    stall_iter: int = 4,
+    stall_gain: float = 0.2,
+    group_rows: int = 64,
 ) -> ArcRows:
     """Fit every row (``n_arcs`` (B,), ``electrode`` (B,) bool, starts ``tau0``/``n0``
-    (B, S) and ``ne0`` (B,)) to the spectrum (ω, Z) and return the optima (see the module
-    docstring)."""
+    (B, S) and ``ne0`` (B,)) to its spectrum and return the optima (see the module docstring).
+
+    ``omega``/``z``: one spectrum (N,) or M spectra (M, N), padded with NaN where they have
+    fewer points; ``spectrum`` (B,): the spectrum of each row (default: all rows the first).
+    Rows are independent: a row's result does not depend on the others. With at least
+    ``group_rows`` rows the rows are fitted in groups of equal ``n_arcs`` with no padded arc
+    slots (less arithmetic; fewer, larger NumPy calls pay off below that).
+    """
     n_arcs = np.asarray(n_arcs, dtype=int)
     electrode = np.asarray(electrode, dtype=bool)
     tau0 = np.asarray(tau0, dtype=float)
-    slots = tau0.shape[1]
-    prob = _Problem(np.asarray(omega, float), np.asarray(z, complex), n_arcs, electrode, slots)
+    n0 = np.asarray(n0, dtype=float)
+    ne0 = np.asarray(ne0, dtype=float)
+    omega = np.atleast_2d(np.asarray(omega, dtype=float))
+    z = np.atleast_2d(np.asarray(z, dtype=complex))
     b = n_arcs.size
+    spec = np.zeros(b, dtype=int) if spectrum is None else np.asarray(spectrum, dtype=int)
+    opts = (max_iter, gtol, ftol, stall_iter, stall_gain)
+    kinds = np.unique(n_arcs)
+    if b < group_rows or kinds.size == 1:
+        return _fit_rows(omega, z, spec, n_arcs, electrode, tau0, n0, ne0, *opts)
+    slots = tau0.shape[1]
+    out = ArcRows(
+        np.ones((b, slots)),
+        np.ones((b, slots)),
+        np.ones(b),
+        np.zeros((b, slots + 2)),
+        np.full(b, np.inf),
+        np.zeros(b, dtype=bool),
+        np.zeros(b, dtype=int),
+    )
+    for k in kinds:
+        i = np.nonzero(n_arcs == k)[0]
+        r = _fit_rows(
+            omega, z, spec[i], n_arcs[i], electrode[i], tau0[i, :k], n0[i, :k], ne0[i], *opts
+        )
+        out.tau[i, :k], out.n[i, :k], out.ne[i] = r.tau, r.n, r.ne
+        out.c[i, : k + 1], out.c[i, -1] = r.c[:, :-1], r.c[:, -1]
+        out.cost[i], out.converged[i], out.iterations[i] = r.cost, r.converged, r.iterations
+    return out
+
+
+def _fit_rows(
+    omega, z, spec, n_arcs, electrode, tau0, n0, ne0, max_iter, gtol, ftol, stall_iter, stall_gain
+) -> ArcRows:
+    """The Levenberg–Marquardt loop of :func:`varpro_fit` with ``tau0.shape[1]`` arc slots."""
+    slots = tau0.shape[1]
+    b = n_arcs.size
+    prob = _Problem(omega, z, spec, n_arcs, electrode, slots)
     theta = np.concatenate(
         [np.log(np.maximum(tau0, 1e-300)), _z_of(n0), _z_of(np.asarray(ne0, float))[:, None]],
         axis=1,
     )
-    theta[:, :slots] = np.clip(theta[:, :slots], prob.u_lo, prob.u_hi)
+    theta[:, :slots] = np.clip(theta[:, :slots], prob.u_lo[:, None], prob.u_hi[:, None])
     all_rows = np.arange(b)
     with np.errstate(all="ignore"):
-        cost, c, resid, jac = prob.evaluate(theta, all_rows)
+        cost, c, hess, grad = prob.evaluate(theta, all_rows)
     cost = np.where(np.isfinite(cost), cost, np.inf)
     lam = np.full(b, 1e-3)
     iterations = np.zeros(b, dtype=int)
@@ -225,10 +303,8 @@ def varpro_fit(
         rows = np.nonzero(active)[0]
         if rows.size == 0:
             break
-        jr = jac[rows]
         with np.errstate(all="ignore"):
-            h = jr @ jr.transpose(0, 2, 1)
-            g = np.einsum("bpn,bn->bp", jr, resid[rows])
+            h, g = hess[rows], grad[rows]
             # the undamped (λ = 0) and the damped step in one batched solve
             both = _lm_step(
                 np.concatenate([h, h]),
@@ -249,17 +325,17 @@ def varpro_fit(
         biggest = np.max(np.abs(delta), axis=-1)
         delta *= np.minimum(1.0, _MAX_STEP / np.maximum(biggest, 1e-300))[:, None]
         t_try = theta[rows] + delta
-        t_try[:, :slots] = np.clip(t_try[:, :slots], prob.u_lo, prob.u_hi)
+        t_try[:, :slots] = np.clip(t_try[:, :slots], prob.u_lo[rows, None], prob.u_hi[rows, None])
         with np.errstate(all="ignore"):
-            c_try, cc, rr, jj = prob.evaluate(t_try, rows)
-        ok = np.isfinite(c_try) & np.all(np.isfinite(jj.reshape(rows.size, -1)), axis=-1)
+            c_try, cc, hh, gg = prob.evaluate(t_try, rows)
+        ok = np.isfinite(c_try) & np.all(np.isfinite(hh.reshape(rows.size, -1)), axis=-1)
         accept = ok & (c_try < cost[rows])
         iterations[rows] += 1
         gain = (cost[rows] - c_try) / np.maximum(cost[rows], 1e-300)
         done = accept & (gain < ftol) & (lam[rows] < 1e-2)
         acc = rows[accept]
         theta[acc], cost[acc], c[acc] = t_try[accept], c_try[accept], cc[accept]
-        resid[acc], jac[acc] = rr[accept], jj[accept]
+        hess[acc], grad[acc] = hh[accept], gg[accept]
         lam[rows] = np.where(accept, np.maximum(lam[rows] / 3.0, 1e-9), lam[rows] * 4.0)
         stuck = ~accept & (lam[rows] > 1e10)
         # stall: χ² fell by less than `stall_gain` noise units over the last `stall_iter`

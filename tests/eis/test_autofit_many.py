@@ -1,0 +1,106 @@
+"""Batched automatic fits: ``AutoFitter.fit_many`` and the multi-spectrum variable projection.
+
+Truths tested: a batch gives every spectrum the fit it gets alone (same circuit, the same CNLS
+optimum), a spectrum that cannot be fitted takes its error into its own slot without touching
+the others, and the rows of a variable-projection batch are independent of each other (the
+batch over several spectra, grouped by number of arcs, equals each row fitted alone).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from autofit_pellets import impedance, noisy_spectrum, random_pellet, recovered
+
+from iondyn.data import ImpedanceSpectrum
+from iondyn.eis.autofit import AutoFitResult, AutoFitter
+from iondyn.eis.varpro import varpro_fit
+from iondyn.errors import DataError, InputError, IondynError
+
+
+def _pellets(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        circuit, p, f = random_pellet(rng)
+        out.append((circuit, p, noisy_spectrum(circuit, p, f, seed=seed * 1000 + i)))
+    return out
+
+
+@pytest.mark.parametrize("seeded", [True, False])
+def test_batch_equals_one_by_one(seeded):
+    cases = _pellets(8, seed=77)
+    fitter = AutoFitter(seed_from_decomposition=seeded)
+    batch = fitter.fit_many([s for _, _, s in cases])
+    assert len(batch) == len(cases)
+    for (circuit, p, spectrum), res in zip(cases, batch):
+        assert isinstance(res, AutoFitResult)
+        assert recovered(res, circuit, p, rtol=0.05)
+        alone = fitter.fit(spectrum)
+        assert alone.circuit == res.circuit == circuit
+        # the same optimum: every well-determined parameter agrees far inside its error
+        for name, value in alone.fit.parameters.items():
+            err = alone.fit.errors[name]
+            if np.isfinite(err) and err < 0.1 * abs(value):
+                assert abs(res.fit.parameters[name] - value) < 0.01 * err, name
+        assert res.fit.chi2 == pytest.approx(alone.fit.chi2, rel=1e-6)
+
+
+def test_bad_spectra_keep_their_errors_in_place():
+    (circuit, p, good1), (_, _, good2) = [(c, q, s) for c, q, s in _pellets(2, seed=5)]
+    f = np.logspace(5, -1, 40)
+    resistive = ImpedanceSpectrum(f, np.full(f.size, 1e3 + 0j), source="resistor.csv")
+    few = ImpedanceSpectrum(f[:4], impedance(2 * np.pi * f[:4], p, 2, False), source="four.csv")
+    out = AutoFitter().fit_many([good1, resistive, few, good2])
+    assert isinstance(out[0], AutoFitResult) and isinstance(out[3], AutoFitResult)
+    assert recovered(out[0], circuit, p, rtol=0.05)
+    for bad, name in ((out[1], "resistor.csv"), (out[2], "four.csv")):
+        assert isinstance(bad, IondynError)
+        assert name in str(bad)
+    # fit() raises the same error for the spectrum alone
+    with pytest.raises(DataError, match=r"resistor\.csv"):
+        AutoFitter().fit(resistive)
+
+
+def test_fit_many_rejects_what_is_not_a_spectrum():
+    with pytest.raises(InputError, match="ImpedanceSpectrum"):
+        AutoFitter().fit_many([np.ones(3)])
+    assert AutoFitter().fit_many([]) == []
+
+
+def test_varpro_rows_are_independent():
+    """Rows of two spectra of different lengths (NaN-padded), with 1–3 arcs (grouped by
+    number of arcs), fitted together equal each row fitted alone."""
+    cases = _pellets(2, seed=11)
+    (_, _, a), (_, _, b) = cases
+    b = ImpedanceSpectrum(b.frequency[:-7], b.z[:-7], source="short")
+    n = max(a.n_points, b.n_points)
+    omega = np.full((2, n), np.nan)
+    z = np.full((2, n), np.nan, dtype=complex)
+    for i, s in enumerate((a, b)):
+        omega[i, : s.n_points], z[i, : s.n_points] = s.omega, s.z
+    rng = np.random.default_rng(3)
+    rows = 12
+    n_arcs = np.tile([1, 2, 3], rows // 3)
+    electrode = np.arange(rows) % 2 == 0
+    spec = np.arange(rows) % 2
+    tau0 = 10 ** rng.uniform(-7, 0, (rows, 3))
+    n0 = rng.uniform(0.7, 1.0, (rows, 3))
+    ne0 = np.full(rows, 0.8)
+    together = varpro_fit(omega, z, n_arcs, electrode, tau0, n0, ne0, spec, group_rows=1)
+    for i in range(rows):
+        s = (a, b)[spec[i]]
+        k = n_arcs[i]
+        alone = varpro_fit(
+            s.omega,
+            s.z,
+            n_arcs[i : i + 1],
+            electrode[i : i + 1],
+            tau0[i : i + 1, :k],
+            n0[i : i + 1, :k],
+            ne0[i : i + 1],
+        )
+        assert together.cost[i] == pytest.approx(alone.cost[0], rel=1e-9)
+        np.testing.assert_allclose(together.tau[i, :k], alone.tau[0], rtol=1e-6)
+        np.testing.assert_allclose(together.c[i, : k + 1], alone.c[0, :-1], rtol=1e-6)
+        assert together.iterations[i] == alone.iterations[0]
