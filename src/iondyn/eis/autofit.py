@@ -1,9 +1,11 @@
 """Impedance fits without initial guesses: ``iondyn eis fit --auto``.
 
-1. The loss spectrum −Z″(ln ω) is decomposed by SAEM into ZARC loss peaks
+1. The loss spectrum −Z″(ln ω) is decomposed by SAEM into ``max_arcs`` ZARC loss peaks
    p(u) = sin(a)/(π(cosh(n(u − u₀)) + cos a)), a = nπ/2, u = ln ω, weight πR/2, plus the
-   electrode CPE power-law tail, with its own K by BIC (:mod:`iondyn.eis.decompose`; no
-   guesses). Its arcs (R, τ, n) seed the candidate scan.
+   electrode CPE power-law tail (:mod:`iondyn.eis.decompose`; no guesses). Its arcs (R, τ, n)
+   seed the candidate scan: the K largest for the K-arc candidates. (The number of arcs is
+   chosen in step 3 on the complex data, not by the decomposition's own BIC; a spectrum with
+   too few points for ``max_arcs`` peaks is decomposed with SAEM's own choice of K.)
 2. Candidate circuits ``R0-p(R1,CPE1)-…-p(RK,CPEK)[-CPE(K+1)]`` for K = 0 … ``max_arcs``, with
    and without the electrode CPE, are fitted by the batched variable-projection CNLS of
    :mod:`iondyn.eis.varpro` — all candidates and starts as one batch per stage — from the
@@ -18,11 +20,10 @@
 4. The winner is refined by :class:`iondyn.eis.fit.CircuitFitter` for the reported values,
    errors and correlations.
 
-``seed_from_decomposition=False`` skips step 1's K scan: the scan starts from spread arcs
-only and the decomposition runs afterwards at the winner's number of arcs (the report's
-independent view). It gave the same answers on the random test pellets (40/40 both) and is
-faster (≈ 0.15 s against ≈ 0.25 s per 61-point spectrum here), but the default keeps the
-decomposition's seeds as extra starts (docs/decisions.md).
+``seed_from_decomposition=False`` skips step 1: the scan starts from spread arcs only and the
+decomposition runs afterwards at the winner's number of arcs (the report's independent view).
+It gave the same answers on the random test pellets; the default keeps the design's seeding
+(docs/decisions.md). :meth:`AutoFitter.fit_many` runs all of it for many spectra as batches.
 
 :func:`seed_circuit` gives any user circuit its start values from the decomposition.
 """
@@ -45,10 +46,11 @@ from iondyn.eis.fit_result import CircuitFitResult
 from iondyn.eis.guess import _assign, initial_guess
 from iondyn.errors import FitError, InputError, IondynError
 
-# SAEM refinement iterations of the decomposition in its seeding role: the scan refines every
-# start anyway (20 against SAEM's default 200: 200/200 random pellets either way, ≈ 25 % less
-# time per automatic fit; docs/decisions.md)
-_SEED_LM_ITER = 20
+# SAEM's effort for the decomposition in its seeding role, where the scan refines every start
+# anyway: 20 LM iterations (default 200), 3 EM starts (5), 1 refined (2) — 200/200 random
+# pellets either way, ≈ 35 % less time per automatic fit (docs/decisions.md)
+_SEED_EFFORT = {"lm_max_iter": 20, "n_starts": 3, "n_refine": 1}
+_REPORT_EFFORT = {"lm_max_iter": 200, "n_starts": 5, "n_refine": 2}
 
 __all__ = ["AutoFitResult", "AutoFitter", "arc_circuit", "seed_circuit"]
 
@@ -220,9 +222,8 @@ class AutoFitter:
     ``max_arcs``: the largest number of R‖CPE arcs tried; ``electrode``: ``"auto"`` (with and
     without a blocking CPE), ``"none"`` or ``"cpe"``; ``weight``: CNLS weighting;
     ``thickness_cm``/``area_cm2``: pellet geometry for the solid-electrolyte interpretation;
-    ``seed_from_decomposition``: run the SAEM decomposition with its own choice of K (BIC over
-    1 … ``max_arcs``) first and seed the scan with its arcs (default); ``False``: decompose at
-    the chosen number of arcs afterwards (same results on the test pellets, ~0.1 s faster).
+    ``seed_from_decomposition``: seed the scan from the SAEM decomposition (default);
+    ``False``: decompose at the chosen number of arcs afterwards, for the report only.
     """
 
     def __init__(
@@ -328,8 +329,16 @@ class AutoFitter:
                 out[i] = exc
         decs: dict[int, tuple[LossDecomposition, list[str]]] = {}
         if self.seed_from_decomposition:
+            # one decomposition with `max_arcs` components seeds every candidate (the K largest
+            # arcs for K arcs); where too few points carry that many, SAEM chooses K itself
             live = list(datas)
-            for i, r in zip(live, self._decompose_many([spectra[i] for i in live])):
+            first = self._decompose_many([spectra[i] for i in live], self.max_arcs)
+            again = [i for i, r in zip(live, first) if isinstance(r, Exception)]
+            retry = {}
+            if again:
+                retry = dict(zip(again, self._decompose_many([spectra[i] for i in again])))
+            for i, r in zip(live, first):
+                r = retry.get(i, r)
                 if isinstance(r, Exception):
                     out[i] = r
                 else:
@@ -362,7 +371,7 @@ class AutoFitter:
                 [spectra[i] for i in live],
                 [chosen[i][0].n_arcs or "auto" for i in live],
                 ["cpe" if chosen[i][0].electrode else "none" for i in live],
-                lm_max_iter=200,  # the report's independent view, fully refined
+                _REPORT_EFFORT,  # the report's independent view, full effort
             )
             for i, r in zip(live, report):
                 if isinstance(r, Exception):  # e.g. nothing left above the electrode tail
@@ -388,7 +397,7 @@ class AutoFitter:
             out[i] = self._finish(final, candidates, dec, warnings + scan_warnings)
         return out
 
-    def _decompose_many(self, spectra, n_arcs="auto", electrode=None, lm_max_iter=_SEED_LM_ITER):
+    def _decompose_many(self, spectra, n_arcs="auto", electrode=None, effort=None):
         """:meth:`_decompose` for many spectra as one batch: (decomposition, warnings) or the
         error, per spectrum."""
         if electrode is None:
@@ -399,7 +408,7 @@ class AutoFitter:
                 for s in spectra
             ]
         decs = decompose_losses(
-            spectra, n_arcs, max_arcs=self.max_arcs, electrode=electrode, lm_max_iter=lm_max_iter
+            spectra, n_arcs, max_arcs=self.max_arcs, electrode=electrode, **(effort or _SEED_EFFORT)
         )
         return [d if isinstance(d, Exception) else (d, _decomposition_warnings(d)) for d in decs]
 

@@ -278,7 +278,7 @@ def to_arc_fit(sols: list[Solution], data: ImpedanceSpectrum) -> list[ArcChainFi
     w2 = 1.0 / np.concatenate([np.abs(data.z), np.abs(data.z)]) ** 2
     for sol in sols:
         k, e = sol.n_arcs, sol.electrode
-        p = {"R0": max(sol.r0, 1e-3 * float(np.min(np.abs(data.z))))}
+        p = {"R0": max(sol.r0, 1e-8 * float(np.min(np.abs(data.z))))}
         for j, (r, tau, n) in enumerate(sol.arcs, start=1):
             r = max(r, floor)
             p[f"R{j}"], p[f"CPE{j}_Q"], p[f"CPE{j}_n"] = r, tau**n / r, n
