@@ -214,12 +214,14 @@ def _assemble(spectrum, fits, dropped, warnings) -> LossDecomposition:
         u0 = float(np.clip(fit.peaks["center"][j], -700.0, 700.0))
         area, area_err = fit.peaks["area"][j], fit.peaks["area_err"][j]
         tau = float(np.exp(-u0))
+        with np.errstate(over="ignore"):  # an unresolved tail: τ and its error may be inf
+            tau_err = float(tau * fit.peaks["center_err"][j])
         arcs.append(
             {
                 "R_ohm": float(2.0 * area / np.pi),
                 "R_ohm_err": float(2.0 * area_err / np.pi),
                 "tau_s": tau,
-                "tau_s_err": float(tau * fit.peaks["center_err"][j]),
+                "tau_s_err": tau_err,
                 "n": float(fit.peaks["n"][j]),
                 "n_err": float(fit.peaks["n_err"][j]),
                 "f_peak_Hz": float(np.exp(u0) / (2 * np.pi)),

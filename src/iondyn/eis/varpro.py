@@ -183,19 +183,20 @@ class _Problem:
 
 
 def _masked_inverse(gram, free):
-    """(G restricted to the free amplitudes)⁻¹, zero elsewhere, with Jacobi scaling."""
+    """(G restricted to the free amplitudes)⁻¹, zero elsewhere, with Jacobi scaling: the
+    scale s is 0 on the clamped amplitudes, so s G s has zero rows and columns there, a unit
+    diagonal keeps it invertible, and the final s-scaling zeroes them again."""
     d = np.diagonal(gram, axis1=-2, axis2=-1)
-    d = np.where(free, np.maximum(d, 1e-300), 1.0)
-    s = 1.0 / np.sqrt(d)
-    ff = free[:, :, None] & free[:, None, :]
-    g = np.where(ff, gram * s[:, :, None] * s[:, None, :], 0.0)
+    s = np.where(free, 1.0 / np.sqrt(np.maximum(d, 1e-300)), 0.0)
+    ss = s[:, :, None] * s[:, None, :]
+    g = gram * ss
     m = gram.shape[-1]
-    g = g + np.eye(m) * np.where(free, 1e-12, 1.0)[:, None, :]
+    g[:, np.arange(m), np.arange(m)] += np.where(free, 1e-12, 1.0)
     try:
         inv = np.linalg.inv(g)
     except np.linalg.LinAlgError:
         inv = np.linalg.pinv(g)
-    return np.where(ff, inv, 0.0) * s[:, :, None] * s[:, None, :]
+    return inv * ss
 
 
 def _lm_step(h, g, lam, on):
