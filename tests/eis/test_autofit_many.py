@@ -1,9 +1,11 @@
 """Batched automatic fits: ``AutoFitter.fit_many`` and the multi-spectrum variable projection.
 
 Truths tested: a batch gives every spectrum the fit it gets alone (same circuit, the same CNLS
-optimum), a spectrum that cannot be fitted takes its error into its own slot without touching
-the others, and the rows of a variable-projection batch are independent of each other (the
-batch over several spectra, grouped by number of arcs, equals each row fitted alone).
+optimum; SAEM seeds its random starts per spectrum from the spectrum's data, so the
+decomposition does not depend on the batch either), a spectrum that cannot be fitted takes its
+error into its own slot without touching the others, and the rows of a variable-projection
+batch are independent of each other (the batch over several spectra, grouped by number of
+arcs, equals each row fitted alone).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from autofit_pellets import impedance, noisy_spectrum, random_pellet, recovered
 
 from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.autofit import AutoFitResult, AutoFitter
+from iondyn.eis.decompose import decompose_loss, decompose_losses
 from iondyn.eis.varpro import varpro_fit
 from iondyn.errors import DataError, InputError, IondynError
 
@@ -44,6 +47,20 @@ def test_batch_equals_one_by_one(seeded):
             if np.isfinite(err) and err < 0.1 * abs(value):
                 assert abs(res.fit.parameters[name] - value) < 0.01 * err, name
         assert res.fit.chi2 == pytest.approx(alone.fit.chi2, rel=1e-6)
+        assert len(res.decomposition.arcs) == len(alone.decomposition.arcs)
+        for a, b in zip(res.decomposition.arcs, alone.decomposition.arcs):
+            assert a["tau_s"] == pytest.approx(b["tau_s"], rel=1e-6)
+
+
+def test_decomposition_does_not_depend_on_the_batch():
+    spectra = [s for _, _, s in _pellets(5, seed=23)]
+    batch = decompose_losses(spectra, max_arcs=3, electrode="cpe")
+    for s, d in zip(spectra[::2], batch[::2]):
+        alone = decompose_loss(s, max_arcs=3, electrode="cpe")
+        assert [a["R_ohm"] for a in d.arcs] == pytest.approx(
+            [a["R_ohm"] for a in alone.arcs], rel=1e-8
+        )
+        assert d.fit.quality["bic"] == pytest.approx(alone.fit.quality["bic"], rel=1e-10)
 
 
 def test_bad_spectra_keep_their_errors_in_place():

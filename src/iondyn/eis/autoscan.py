@@ -7,14 +7,18 @@ without the electrode CPE) is fitted by the batched variable projection of
 1. *Seeds*: the SAEM loss decomposition's arcs (the K largest, with their τ and n) and arcs
    spread evenly in ln ω over the window.
 2. *Moves*, from the current best solution of the neighbouring candidates — a greedy **split**
-   (the (K − 1)-arc solution plus an arc at each of the ``n_splits`` (2) largest local maxima of the
-   relative imaginary residual |ΔZ″|/|Z|), a **merge** (the (K + 1)-arc solution less one arc,
-   each in turn), and the **electrode conversions** (a blocking CPE is the R → ∞ limit of the
-   slowest arc p(R, CPE): the (K + 1)-arc solution's slowest arc becomes the electrode and
-   back, with R = 10 |Z(ω_min)|; the same arcs with the electrode added or removed). A stage
-   runs the moves of the solutions the previous stage improved by at least ``min_gain`` noise
-   units of χ² (σ² = χ²/(2N − k); a smaller gain leaves the moves' starts where they were);
-   the scan stops when a stage improves nothing (at most ``max_stages``).
+   (the (K − 1)-arc solution plus an arc at each of the ``n_splits`` (2) largest local maxima
+   of the relative imaginary residual |ΔZ″|/|Z|), a **merge** (the (K + 1)-arc solution less
+   one arc, each in turn), and the **electrode conversions** (a blocking CPE is the R → ∞
+   limit of the slowest arc p(R, CPE): the (K + 1)-arc solution's slowest arc becomes the
+   electrode and back, with R = 10 |Z(ω_min)|; the same arcs with the electrode added or
+   removed). A stage runs the moves of the solutions the previous stage improved by at least
+   ``min_gain`` noise units of χ² (σ² = χ²/(2N − k); a smaller gain leaves the moves' starts
+   where they were), and only of the ``move_from`` (3) candidates with the lowest BIC; a row
+   stops after ``max_iter`` (30) iterations per stage, and a best solution still moving
+   resumes in the next stage; the scan stops when a stage improves nothing (at most
+   ``max_stages``). :func:`scan_candidates_many` runs the scans of many spectra together,
+   every stage as one batch.
 
 Only τ and n of a start matter (the amplitudes are solved exactly at every step), so the
 moves need no resistance guesses. The best row per candidate becomes an

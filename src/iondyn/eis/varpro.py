@@ -15,11 +15,14 @@ and Levenberg–Marquardt runs on θ alone (at most 2K + 1 parameters) with Kauf
     J = P⊥ ∂(A c)/∂θ,   P⊥ = I − A (AᵀA)⁻¹ Aᵀ,
     ∂a/∂ln τ = −a² n x,   ∂a/∂n = −a² x ln(iωτ),   x = (iωτ)ⁿ,   ∂a_e/∂n_e = −a_e ln(iω).
 
-The amplitudes are always optimal, so a start needs only the arcs' τ and n; the R–Q valley
-that slows a fit in (R, Q, n) does not exist. Every row of the batch is one start of one
-candidate — candidates with different K and with or without the electrode share a padded
-layout (``slots`` arcs, unused ones masked) and iterate together. Exponents live in
-[``N_LO``, ``N_HI``] = [0.2, 1] through a logit (1 is the bound of the final CNLS: a scan
+(only JᵀJ = DᵀD − EᵀG⁻¹E and Jᵀr = Dᵀr are formed, D = ∂(A c)/∂θ, E = AᵀD, G = AᵀA:
+the residual r is orthogonal to the free columns of A at the linear optimum). The amplitudes
+are always optimal, so a start needs only the arcs' τ and n; the R–Q valley that slows a fit
+in (R, Q, n) does not exist. Every row of the batch is one start of one candidate for one
+spectrum — rows of many spectra (NaN-padded to a common length), of different K and with or
+without the electrode iterate together (in a padded layout of ``slots`` arcs, unused ones
+masked, or grouped by K for large batches); rows are independent of each other. Exponents
+live in [``N_LO``, ``N_HI``] = [0.2, 1] through a logit (1 is the bound of the final CNLS: a scan
 solution with n > 1 would be one the refinement cannot reach); ln τ is kept (projected)
 within two decades beyond the measured window, 1/(100 ω_max) ≤ τ ≤ 100/ω_min. Without that
 bound an over-fitted arc ran to τ → ∞, R → ∞, where the overflow guard on (ωτ)ⁿ turned

@@ -11,6 +11,7 @@ identity along the series.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,7 +186,7 @@ class SAEM:
         fits = []
         for start in range(0, batch.size, self.chunk_size):
             rows = np.arange(start, min(start + self.chunk_size, batch.size))
-            fits += self._fit_chunk(batch.rows(rows), start)
+            fits += self._fit_chunk(batch.rows(rows))
         return SAEMResult(fits, self.settings())
 
     def fit_series(self, data: Any, sigma: Any = None, **options: Any) -> SAEMResult:
@@ -226,7 +227,22 @@ class SAEM:
         seed = None if self.random_state is None else (int(self.random_state), offset)
         return np.random.default_rng(seed)
 
-    def _fit_chunk(self, batch: Batch, offset: int) -> list:
+    def _row_rngs(self, batch: Batch, k: int) -> list[np.random.Generator]:
+        """One generator per spectrum, seeded by (random_state, K, a digest of its data): a
+        spectrum's random starts, and so its fit, do not depend on the batch it is in."""
+        if self.random_state is None:
+            return [np.random.default_rng() for _ in range(batch.size)]
+        out = []
+        for i in range(batch.size):
+            m = batch.mask[i]
+            h = hashlib.blake2b(digest_size=8)
+            h.update(np.ascontiguousarray(batch.x[i, m]).tobytes())
+            h.update(np.ascontiguousarray(batch.y[i, m]).tobytes())
+            key = int.from_bytes(h.digest(), "little")
+            out.append(np.random.default_rng((int(self.random_state), k, key)))
+        return out
+
+    def _fit_chunk(self, batch: Batch) -> list:
         if self.n_peaks == "auto":
             candidates = list(range(1, self.max_peaks + 1))
         else:
@@ -243,7 +259,7 @@ class SAEM:
             if k - 1 in raws:
                 extra = self._grown_start(batch, raws[k - 1])
             raws[k] = self.fit_fixed_k(
-                batch, k, self._rng(offset * 1000 + k), feasible, extra_start=extra
+                batch, k, self._row_rngs(batch, k), feasible, extra_start=extra
             )
             if len(candidates) > 1:
                 # stop the scan once BIC has worsened twice in a row for every spectrum
@@ -258,7 +274,7 @@ class SAEM:
         self,
         batch: Batch,
         k: int,
-        rng: np.random.Generator,
+        rng: np.random.Generator | list[np.random.Generator] | None,
         feasible: np.ndarray | None = None,
         start: np.ndarray | None = None,
         repair: bool = True,

@@ -88,11 +88,13 @@ def seed_starts(
     n_valid: np.ndarray,
     k: int,
     n_random: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | list[np.random.Generator],
     sigma_floor: np.ndarray,
     density: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centers, σ and π of S = 2 + n_random starts for every spectrum, each (B, S, K).
+
+    ``rng``: one generator for the batch, or one per spectrum (batch-independent starts).
 
     ``x`` (B, N) increasing, ``w`` (B, N) non-negative signal weights (y·Δx), ``density``
     (B, N) the background-subtracted signal per unit x used for peak picking (defaults to w).
@@ -146,10 +148,15 @@ def seed_starts(
 
     # 3. random restarts, drawn from the signal itself
     if n_random:
-        u = rng.random((b_count, n_random, k))
+        if isinstance(rng, np.random.Generator):
+            u = rng.random((b_count, n_random, k))
+            v = rng.uniform(-1.0, 0.7, size=(b_count, n_random, k))
+        else:  # one generator per spectrum
+            u = np.stack([g.random((n_random, k)) for g in rng])
+            v = np.stack([g.uniform(-1.0, 0.7, size=(n_random, k)) for g in rng])
         draws = _weighted_quantiles(x, w, u.reshape(b_count, -1)).reshape(b_count, n_random, k)
         centers[:, 2:] = np.sort(draws, axis=-1)
-        spread = np.exp(rng.uniform(-1.0, 0.7, size=(b_count, n_random, k)))
+        spread = np.exp(v)
         sigmas[:, 2:] = np.maximum(
             (span / (2.0 * k))[:, None, None] * spread, sigma_floor[:, None, None]
         )
