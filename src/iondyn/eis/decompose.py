@@ -115,15 +115,16 @@ def decompose_losses(
     lm_max_iter: int = 200,
     n_starts: int = 5,
     n_refine: int = 2,
+    em_max_iter: int = 30,
 ) -> list[LossDecomposition | IondynError]:
     """:func:`decompose_loss` for many spectra, batched through one SAEM run per electrode
     option and number of arcs (NumPy's per-call overhead is shared: ≈ 10× less time per
     spectrum for a hundred spectra). ``n_arcs`` and ``electrode`` may be one value or one per
     spectrum. A spectrum that cannot be decomposed gets its :class:`IondynError` in its place
-    of the list; the others are unaffected. ``lm_max_iter``, ``n_starts`` and ``n_refine``
-    are SAEM's (less effort suffices where the decomposition only seeds another fit). The
-    random EM starts of a batch come from one stream, so a spectrum's decomposition can
-    differ within noise from its decomposition alone."""
+    of the list; the others are unaffected. ``lm_max_iter``, ``n_starts``, ``n_refine`` and
+    ``em_max_iter`` are SAEM's (less effort suffices where the decomposition only seeds
+    another fit). SAEM draws each spectrum's random starts from its own data's digest, so a
+    spectrum's decomposition does not depend on the batch it is in."""
     m = len(spectra)
     per_k = n_arcs if isinstance(n_arcs, list) else [n_arcs] * m
     per_e = electrode if isinstance(electrode, list) else [electrode] * m
@@ -164,6 +165,7 @@ def decompose_losses(
             lm_max_iter=lm_max_iter,
             n_starts=n_starts,
             n_refine=n_refine,
+            em_max_iter=em_max_iter,
         )
         for i, res in zip(members, _saem_fits(engine, [prepared[i][0] for i in members])):
             fits[i][opt] = res

@@ -106,10 +106,10 @@ class _Problem:
         self.dof = np.maximum(2 * self.n_pts - (1 + 3 * n_arcs + 2 * electrode), 1)
         self.n = omega.shape[1]
 
-    def evaluate(self, theta, rows):
-        """χ², amplitudes, Gauss–Newton matrix JᵀJ (rows, P, P) and gradient Jᵀr (rows, P)
-        of the projected problem at θ, in real
-        arithmetic: with x = (ωτ)ⁿ, φ = nπ/2 and D = 1 + 2x cos φ + x²,
+    def evaluate(self, theta, rows, free0=None):
+        """χ², amplitudes, Gauss–Newton matrix JᵀJ (rows, P, P), gradient Jᵀr (rows, P) of
+        the projected problem and the free-amplitude mask at θ (``free0``: the mask to start
+        the active set from). Real arithmetic: with x = (ωτ)ⁿ, φ = nπ/2 and D = 1 + 2x cos φ + x²,
         Re a = (1 + x cos φ)/D, Im a = −x sin φ/D; a(a − 1) = Re: a′(a′ − 1) − a″²,
         Im: a″(2a′ − 1)."""
         s, nn = self.slots, self.n
@@ -143,15 +143,22 @@ class _Problem:
         aw *= cols[..., None]  # (B, M, 2N)
         gram = aw @ aw.transpose(0, 2, 1)
         rhs = (aw @ y[..., None])[..., 0]
-        free = cols.copy()
+        # active set for c ≥ 0, warm-started from the row's last one: clamp negative
+        # amplitudes at zero; release a clamped one whose gradient Aᵀr says it would grow
+        free = cols.copy() if free0 is None else cols & free0
         ginv = _masked_inverse(gram, free)
         c = (ginv @ rhs[..., None])[..., 0]
-        for _ in range(cols.shape[1]):  # active set: clamp negative amplitudes at zero
-            neg = free & (c < 0)
-            bad = np.nonzero(neg.any(axis=1))[0]
+        scale = np.sqrt(np.maximum(np.diagonal(gram, axis1=-2, axis2=-1), 1e-300))
+        ynorm = np.sqrt(np.einsum("bn,bn->b", y, y))[:, None]
+        for _ in range(2 * cols.shape[1]):
+            change = free & (c < 0)  # to clamp
+            if free0 is not None:  # to release: ∂χ²/∂c_j < 0 at c_j = 0
+                grad_c = rhs - (gram @ (c * free)[..., None])[..., 0]
+                change |= cols & ~free & (grad_c > 1e-9 * scale * ynorm)
+            bad = np.nonzero(change.any(axis=1))[0]
             if bad.size == 0:
                 break
-            free[bad] &= ~neg[bad]
+            free[bad] ^= change[bad]
             ginv[bad] = _masked_inverse(gram[bad], free[bad])
             c[bad] = (ginv[bad] @ (rhs[bad] * free[bad])[..., None])[..., 0]
         c = np.where(free, c, 0.0)
@@ -182,7 +189,7 @@ class _Problem:
         h = d @ d.transpose(0, 2, 1) - e.transpose(0, 2, 1) @ (ginv @ e)
         h = 0.5 * (h + h.transpose(0, 2, 1)) * (on[:, :, None] & on[:, None, :])
         g = np.einsum("bpn,bn->bp", d, resid) * on
-        return cost, c, h, g
+        return cost, c, h, g, free
 
 
 def _masked_inverse(gram, free):
@@ -295,7 +302,7 @@ def _fit_rows(
     theta[:, :slots] = np.clip(theta[:, :slots], prob.u_lo[:, None], prob.u_hi[:, None])
     all_rows = np.arange(b)
     with np.errstate(all="ignore"):
-        cost, c, hess, grad = prob.evaluate(theta, all_rows)
+        cost, c, hess, grad, free = prob.evaluate(theta, all_rows)
     cost = np.where(np.isfinite(cost), cost, np.inf)
     lam = np.full(b, 1e-3)
     iterations = np.zeros(b, dtype=int)
@@ -331,7 +338,7 @@ def _fit_rows(
         t_try = theta[rows] + delta
         t_try[:, :slots] = np.clip(t_try[:, :slots], prob.u_lo[rows, None], prob.u_hi[rows, None])
         with np.errstate(all="ignore"):
-            c_try, cc, hh, gg = prob.evaluate(t_try, rows)
+            c_try, cc, hh, gg, ff = prob.evaluate(t_try, rows, free[rows])
         ok = np.isfinite(c_try) & np.all(np.isfinite(hh.reshape(rows.size, -1)), axis=-1)
         accept = ok & (c_try < cost[rows])
         iterations[rows] += 1
@@ -339,7 +346,7 @@ def _fit_rows(
         done = accept & (gain < ftol) & (lam[rows] < 1e-2)
         acc = rows[accept]
         theta[acc], cost[acc], c[acc] = t_try[accept], c_try[accept], cc[accept]
-        hess[acc], grad[acc] = hh[accept], gg[accept]
+        hess[acc], grad[acc], free[acc] = hh[accept], gg[accept], ff[accept]
         lam[rows] = np.where(accept, np.maximum(lam[rows] / 3.0, 1e-9), lam[rows] * 4.0)
         stuck = ~accept & (lam[rows] > 1e10)
         # stall: χ² fell by less than `stall_gain` noise units over the last `stall_iter`
