@@ -121,3 +121,21 @@ def test_varpro_rows_are_independent():
         np.testing.assert_allclose(together.tau[i, :k], alone.tau[0], rtol=1e-6)
         np.testing.assert_allclose(together.c[i, : k + 1], alone.c[0, :-1], rtol=1e-6)
         assert together.iterations[i] == alone.iterations[0]
+
+
+def test_a_capped_row_does_not_displace_a_converged_optimum():
+    """Regression (1,000-spectra benchmark, pellet 243): a row stopped by the stage's
+    iteration limit a rounding error below the converged optimum made the right candidate
+    'unconverged', and the automatic fit chose a wrong circuit."""
+    from iondyn.eis.autoscan import Solution, _better
+
+    arcs = ((600.0, 3e-6, 0.78), (6.5e4, 0.024, 0.92))
+    done = Solution(2, False, 88.0, arcs, None, 0.0099665809262338, True)
+    capped = Solution(2, False, 88.0, arcs, None, 0.0099665809262337, False, True)
+    n = 61  # σ² = χ²/115: gains are in units of ≈ 8.7e-5
+    assert not _better(capped, done, n, min_gain=0.5)
+    assert _better(done, capped, n, min_gain=0.5)
+    far_better = capped._replace(cost=0.009)  # ≈ 11 noise units lower: a real gain
+    assert _better(far_better, done, n, min_gain=0.5)
+    worse_but_done = done._replace(cost=0.0105)  # ≈ 6 noise units worse than the capped one
+    assert not _better(worse_but_done, capped, n, min_gain=0.5)

@@ -254,19 +254,13 @@ def scan_candidates_many(
         changed: list[list[tuple[int, bool]]] = [[] for _ in datas]
         for (j, _), sol in zip(flat, sols):
             key = (sol.n_arcs, sol.electrode)
-            old = best[j].get(key)
-            if not np.isfinite(sol.cost) or (old is not None and sol.cost > old.cost):
-                continue
-            # at equal cost only a resumed solution that has now converged replaces its old self
-            if old is not None and sol.cost == old.cost and (old.converged or not sol.converged):
-                continue
-            best[j][key] = sol
-            # only a gain of ≥ `min_gain` noise units makes new moves worth running
-            dof = max(2 * datas[j].n_points - (1 + 3 * sol.n_arcs + 2 * sol.electrode), 1)
-            if (old is None or old.cost - sol.cost > min_gain * sol.cost / dof) and (
-                key not in changed[j]
-            ):
-                changed[j].append(key)
+            if _better(sol, best[j].get(key), datas[j].n_points, min_gain):
+                # only a gain of ≥ `min_gain` noise units makes new moves worth running
+                if _gain(sol, best[j].get(key), datas[j].n_points) > min_gain and (
+                    key not in changed[j]
+                ):
+                    changed[j].append(key)
+                best[j][key] = sol
         if move_from is not None:  # moves only from the `move_from` lowest-BIC candidates
             for j, d in enumerate(datas):
                 top = sorted(best[j], key=lambda key: _bic(best[j][key], d.n_points))
@@ -281,7 +275,38 @@ def scan_candidates_many(
         ]
         for j in range(len(datas)):  # solutions stopped by the iteration limit go on
             starts[j][:0] = [_resume(sol) for sol in best[j].values() if sol.capped]
+    # solutions still moving after the last stage get one run to convergence
+    rest = [(j, _resume(sol)) for j in range(len(datas)) for sol in best[j].values() if sol.capped]
+    for lo in range(0, len(rest), max_rows):
+        chunk = rest[lo : lo + max_rows]
+        for (j, _), sol in zip(chunk, _run(omega, z, chunk, max_arcs, 200)):
+            if _better(sol, best[j][(sol.n_arcs, sol.electrode)], datas[j].n_points, min_gain):
+                best[j][(sol.n_arcs, sol.electrode)] = sol
     return best
+
+
+def _gain(sol: Solution, old: Solution | None, n_points: int) -> float:
+    """χ² gain of ``sol`` over ``old`` in noise units σ² = χ²/(2N − k)."""
+    if old is None:
+        return np.inf
+    dof = max(2 * n_points - (1 + 3 * sol.n_arcs + 2 * sol.electrode), 1)
+    return (old.cost - sol.cost) / max(sol.cost / dof, 1e-300)
+
+
+def _better(sol: Solution, old: Solution | None, n_points: int, min_gain: float) -> bool:
+    """Whether ``sol`` replaces ``old`` as its candidate's best: the lower χ², except between a
+    converged and an unconverged solution (still moving at the iteration limit, or dead),
+    where the unconverged one must be better by more than ``min_gain`` noise units. Without
+    that margin a capped row that ended a rounding error below the converged optimum marked
+    the candidate unconverged (so not eligible) and lost a right answer."""
+    if not np.isfinite(sol.cost):
+        return False
+    if old is None:
+        return True
+    if old.converged != sol.converged:
+        gain = _gain(sol, old, n_points)
+        return gain > -min_gain if sol.converged else gain > min_gain
+    return sol.cost < old.cost
 
 
 def _resume(sol: Solution) -> _Start:
