@@ -16,9 +16,11 @@ without the electrode CPE) is fitted by the batched variable projection of
    ``min_gain`` noise units of χ² (σ² = χ²/(2N − k); a smaller gain leaves the moves' starts
    where they were), and only of the ``move_from`` (3) candidates with the lowest BIC; a row
    stops after ``max_iter`` (30) iterations per stage, and a best solution still moving
-   resumes in the next stage; the scan stops when a stage improves nothing (at most
-   ``max_stages``). :func:`scan_candidates_many` runs the scans of many spectra together,
-   every stage as one batch.
+   resumes in the next stage (after the last stage it gets one run to convergence); the
+   scan stops when a stage improves nothing (at most ``max_stages``). A converged solution
+   is displaced by an unconverged one only for a gain above ``min_gain`` noise units.
+   :func:`scan_candidates_many` runs the scans of many spectra together, every stage as one
+   batch.
 
 Only τ and n of a start matter (the amplitudes are solved exactly at every step), so the
 moves need no resistance guesses. The best row per candidate becomes an
