@@ -55,7 +55,7 @@ from iondyn.eis.autofit import AutoFitter  # noqa: E402
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests" / "eis"))
-from autofit_pellets import noisy_spectrum, random_pellet, recovered  # noqa: E402
+from autofit_pellets import pellet_cases, recovered  # noqa: E402
 
 try:  # the peer, only in benchmarks/.peers-venv
     import impedance
@@ -69,12 +69,7 @@ RESULTS = HERE / "results" / "bench_autofit.json"
 
 
 def pellets(n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        circuit, p, f = random_pellet(rng)
-        out.append((circuit, p, noisy_spectrum(circuit, p, f, seed=seed * 100_000 + i)))
-    return out
+    return pellet_cases(n, seed)
 
 
 def generic_start(circuit: str, p: dict[str, float]) -> list[float]:

@@ -117,6 +117,17 @@ def noisy_spectrum(circuit: str, p, f, seed: int, noise: float = NOISE) -> Imped
     return ImpedanceSpectrum(f, z, source=f"pellet-{seed}")
 
 
+def pellet_cases(n: int, seed: int, stride: int = 100_000) -> list:
+    """``n`` (circuit, parameters, noisy spectrum) of ``random_pellet``; the noise of pellet i
+    is seeded ``seed · stride + i``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        circuit, p, f = random_pellet(rng)
+        out.append((circuit, p, noisy_spectrum(circuit, p, f, seed=seed * stride + i)))
+    return out
+
+
 def recovered(result, circuit: str, p, rtol: float = 0.05) -> bool:
     """The right circuit and every arc resistance within ``rtol``."""
     if result.circuit != circuit:

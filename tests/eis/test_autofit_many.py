@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from autofit_pellets import impedance, noisy_spectrum, random_pellet, recovered
+from autofit_pellets import impedance, pellet_cases, recovered
 
 from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.autofit import AutoFitResult, AutoFitter
@@ -22,12 +22,7 @@ from iondyn.errors import DataError, InputError, IondynError
 
 
 def _pellets(n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        circuit, p, f = random_pellet(rng)
-        out.append((circuit, p, noisy_spectrum(circuit, p, f, seed=seed * 1000 + i)))
-    return out
+    return pellet_cases(n, seed, stride=1000)
 
 
 @pytest.mark.parametrize("seeded", [True, False])
