@@ -67,7 +67,7 @@ class ArcRows:
 
 
 def _n_of(zn):
-    sig = 1.0 / (1.0 + np.exp(-np.clip(zn, -40.0, 40.0)))
+    sig = 1.0 / (1.0 + np.exp(np.minimum(np.maximum(zn, -40.0), 40.0) * -1.0))
     return N_LO + (N_HI - N_LO) * sig, (N_HI - N_LO) * sig * (1.0 - sig)
 
 
@@ -88,6 +88,7 @@ class _Problem:
         zz = np.where(valid, z, 1.0)
         self.w = np.where(valid, 1.0 / np.abs(zz), 0.0)  # (M, N); padding weighs nothing
         self.y = np.concatenate([zz.real * self.w, zz.imag * self.w], axis=-1)  # (M, 2N)
+        self.ynorm = np.sqrt(np.einsum("mn,mn->m", self.y, self.y))
         lnw = np.log(np.where(valid, omega, 1.0))
         big = np.where(valid, lnw, -np.inf).max(axis=1)
         small = np.where(valid, lnw, np.inf).min(axis=1)
@@ -115,46 +116,73 @@ class _Problem:
         s, nn = self.slots, self.n
         sp = self.spec[rows]
         lnw, w, y = self.lnw[sp], self.w[sp], self.y[sp]
-        u, zn, zne = theta[:, :s], theta[:, s : 2 * s], theta[:, 2 * s]
-        n, dn = _n_of(zn)
-        ne, dne = _n_of(zne)
+        u = theta[:, :s]
+        n_all, dn_all = _n_of(theta[:, s:])  # the arcs' exponents and the electrode's
+        n, dn, ne, dne = n_all[:, :s], dn_all[:, :s], n_all[:, s], dn_all[:, s]
         b = theta.shape[0]
-        # L = ln ωτ per arc and point; x = (ωτ)ⁿ clipped at e^±150 (no subnormal products)
+        # L = ln ωτ per arc and point; x = (ωτ)ⁿ per arc and, in the last slot, the
+        # electrode's ω^{−n_e}, clipped at e^±150 (no subnormal products)
         big_l = u[..., None] + lnw[:, None, :]  # (B, S, N)
-        x = np.exp(np.clip(n[..., None] * big_l, -150.0, 150.0))
-        phi = 0.5 * np.pi * n
-        cs, sn = np.cos(phi)[..., None], np.sin(phi)[..., None]
+        expo = np.empty((b, s + 1, nn))
+        np.multiply(n[..., None], big_l, out=expo[:, :s])
+        np.multiply(-ne[:, None], lnw, out=expo[:, s])
+        xe = np.exp(_clip150(expo))
+        phi = 0.5 * np.pi * n_all  # (B, S + 1)
+        cos_p, sin_p = np.cos(phi)[..., None], np.sin(phi)[..., None]
+        x, cs, sn = xe[:, :s], cos_p[:, :s], sin_p[:, :s]
         xc = x * cs
         inv_d = 1.0 / (1.0 + 2.0 * xc + x * x)
         ar = (1.0 + xc) * inv_d
         ai = -(x * sn) * inv_d
         # electrode a_e = ω^{−n_e} e^{−i n_e π/2}
-        mag = np.exp(np.clip(-ne[:, None] * lnw, -150.0, 150.0))
-        pe = 0.5 * np.pi * ne[:, None]
-        er, ei = mag * np.cos(pe), -mag * np.sin(pe)
+        mag = xe[:, s]
+        er, ei = mag * cos_p[:, s], -mag * sin_p[:, s]
         cols = self.cols[rows]
-        aw = np.zeros((b, s + 2, 2 * nn))  # weighted columns, real | imaginary parts
-        aw[:, 0, :nn] = w
+        # one stack X of the weighted amplitude columns A (real | imaginary parts) and the
+        # derivatives D̃ of those columns per unit amplitude (D = diag(c) D̃): every product
+        # the step needs (G = AAᵀ, E = A Dᵀ, D Dᵀ) is a block of X Xᵀ — one matmul
+        ma, p = s + 2, 2 * s + 1
+        xs = np.empty((b, ma + p, 2 * nn))
+        aw = xs[:, :ma]
+        wc = w[:, None, :] * cols[..., None]  # the weights of the candidate's columns (B, M, N)
+        aw[:, 0, :nn] = wc[:, 0]
+        aw[:, 0, nn:] = 0.0
+        np.multiply(ar, wc[:, 1 : s + 1], out=aw[:, 1 : s + 1, :nn])
+        np.multiply(ai, wc[:, 1 : s + 1], out=aw[:, 1 : s + 1, nn:])
+        np.multiply(er, wc[:, s + 1], out=aw[:, s + 1, :nn])
+        np.multiply(ei, wc[:, s + 1], out=aw[:, s + 1, nn:])
         wa = w[:, None, :]
-        np.multiply(ar, wa, out=aw[:, 1 : s + 1, :nn])
-        np.multiply(ai, wa, out=aw[:, 1 : s + 1, nn:])
-        np.multiply(er, w, out=aw[:, s + 1, :nn])
-        np.multiply(ei, w, out=aw[:, s + 1, nn:])
-        aw *= cols[..., None]  # (B, M, 2N)
-        gram = aw @ aw.transpose(0, 2, 1)
+        # ∂a/∂θ: p = a(a − 1) (= −a² (iωτ)ⁿ); ∂/∂ln τ = n p, ∂/∂z_n = p (L + iπ/2) dn/dz,
+        # ∂a_e/∂z_e = −a_e (ln ω + iπ/2) dn_e/dz
+        dt = xs[:, ma:]
+        pr = ar * (ar - 1.0) - ai * ai
+        pim = ai * (2.0 * ar - 1.0)
+        nw = n[..., None] * wa
+        np.multiply(pr, nw, out=dt[:, :s, :nn])
+        np.multiply(pim, nw, out=dt[:, :s, nn:])
+        h = 0.5 * np.pi
+        dw = dn[..., None] * wa
+        np.multiply(pr * big_l - pim * h, dw, out=dt[:, s : 2 * s, :nn])
+        np.multiply(pr * h + pim * big_l, dw, out=dt[:, s : 2 * s, nn:])
+        ge = -dne[:, None] * w
+        np.multiply(ge, er * lnw - ei * h, out=dt[:, 2 * s, :nn])
+        np.multiply(ge, er * h + ei * lnw, out=dt[:, 2 * s, nn:])
+        gx = xs @ xs.transpose(0, 2, 1)  # (B, M + P, M + P)
+        gram = gx[:, :ma, :ma]
         rhs = (aw @ y[..., None])[..., 0]
         # active set for c ≥ 0, warm-started from the row's last one: clamp negative
         # amplitudes at zero; release a clamped one whose gradient Aᵀr says it would grow
         free = cols.copy() if free0 is None else cols & free0
         ginv = _masked_inverse(gram, free)
         c = (ginv @ rhs[..., None])[..., 0]
-        scale = np.sqrt(np.maximum(np.diagonal(gram, axis1=-2, axis2=-1), 1e-300))
-        ynorm = np.sqrt(np.einsum("bn,bn->b", y, y))[:, None]
+        if free0 is not None:  # the release threshold, relative to ‖a_j‖ ‖y‖
+            tol = 1e-9 * np.sqrt(np.maximum(np.diagonal(gram, axis1=-2, axis2=-1), 1e-300))
+            tol *= self.ynorm[sp, None]
         for _ in range(2 * cols.shape[1]):
             change = free & (c < 0)  # to clamp
             if free0 is not None:  # to release: ∂χ²/∂c_j < 0 at c_j = 0
                 grad_c = rhs - (gram @ (c * free)[..., None])[..., 0]
-                change |= cols & ~free & (grad_c > 1e-9 * scale * ynorm)
+                change |= cols & ~free & (grad_c > tol)
             bad = np.nonzero(change.any(axis=1))[0]
             if bad.size == 0:
                 break
@@ -162,33 +190,18 @@ class _Problem:
             ginv[bad] = _masked_inverse(gram[bad], free[bad])
             c[bad] = (ginv[bad] @ (rhs[bad] * free[bad])[..., None])[..., 0]
         c = np.where(free, c, 0.0)
-        awf = aw * free[..., None]
-        resid = y - (c[:, None, :] @ awf)[:, 0, :]
+        resid = y - (c[:, None, :] @ aw)[:, 0, :]  # (clamped amplitudes are zero)
         cost = np.einsum("bn,bn->b", resid, resid)
-        # ∂(A c)/∂θ: each θ moves one column. p = c_k a(a − 1) (= −c_k a² (iωτ)ⁿ)
-        ck = c[:, 1 : s + 1, None]
-        pr = (ar * (ar - 1.0) - ai * ai) * ck
-        pim = ai * (2.0 * ar - 1.0) * ck
-        d = np.empty((b, 2 * s + 1, 2 * nn))
-        nw = n[..., None] * wa
-        np.multiply(pr, nw, out=d[:, :s, :nn])  # ∂/∂ln τ = n p
-        np.multiply(pim, nw, out=d[:, :s, nn:])
-        h = 0.5 * np.pi
-        dw = dn[..., None] * wa  # ∂/∂z_n = p (L + iπ/2) dn/dz
-        np.multiply(pr * big_l - pim * h, dw, out=d[:, s : 2 * s, :nn])
-        np.multiply(pr * h + pim * big_l, dw, out=d[:, s : 2 * s, nn:])
-        ge = -(c[:, -1] * dne)[:, None] * w  # ∂/∂z_e = −c_e a_e (ln ω + iπ/2) dn_e/dz
-        d[:, 2 * s, :nn] = ge * (er * lnw - ei * h)
-        d[:, 2 * s, nn:] = ge * (er * h + ei * lnw)
         # Kaufman's J = D P⊥ (P⊥ projects out the free amplitudes' columns) enters only as
-        # H = J Jᵀ = D Dᵀ − Eᵀ G⁻¹ E with E = A Dᵀ, and g = J r = D r, since A r = 0 at the
-        # linear optimum (the normal equations of the free amplitudes; clamped ones are
-        # zero columns of A) — J itself is never formed
-        on = self.theta_on[rows]
-        e = awf @ d.transpose(0, 2, 1)  # (B, M, P)
-        h = d @ d.transpose(0, 2, 1) - e.transpose(0, 2, 1) @ (ginv @ e)
-        h = 0.5 * (h + h.transpose(0, 2, 1)) * (on[:, :, None] & on[:, None, :])
-        g = np.einsum("bpn,bn->bp", d, resid) * on
+        # H = J Jᵀ = D Dᵀ − Eᵀ G⁻¹ E with E = A_free Dᵀ, and g = J r = D r, since A r = 0 at
+        # the linear optimum (the normal equations of the free amplitudes; clamped ones are
+        # zero columns of A) — J itself is never formed. The rows and columns of inactive θ
+        # are zero (their amplitudes are); _lm_step leaves them out anyway.
+        cp = np.concatenate([c[:, 1 : s + 1], c[:, 1 : s + 1], c[:, -1:]], axis=1)  # (B, P)
+        e = gx[:, :ma, ma:] * free[:, :, None] * cp[:, None, :]  # (B, M, P)
+        h = gx[:, ma:, ma:] * (cp[:, :, None] * cp[:, None, :])
+        h -= e.transpose(0, 2, 1) @ (ginv @ e)
+        g = np.einsum("bpn,bn->bp", dt, resid) * (cp * self.theta_on[rows])
         return cost, c, h, g, free
 
 
@@ -197,11 +210,11 @@ def _masked_inverse(gram, free):
     scale s is 0 on the clamped amplitudes, so s G s has zero rows and columns there, a unit
     diagonal keeps it invertible, and the final s-scaling zeroes them again."""
     d = np.diagonal(gram, axis1=-2, axis2=-1)
-    s = np.where(free, 1.0 / np.sqrt(np.maximum(d, 1e-300)), 0.0)
+    s = free / np.sqrt(np.maximum(d, 1e-300))
     ss = s[:, :, None] * s[:, None, :]
     g = gram * ss
     m = gram.shape[-1]
-    g[:, np.arange(m), np.arange(m)] += np.where(free, 1e-12, 1.0)
+    g.reshape(g.shape[0], m * m)[:, :: m + 1] += np.where(free, 1e-12, 1.0)  # the diagonal
     try:
         inv = np.linalg.inv(g)
     except np.linalg.LinAlgError:
@@ -210,23 +223,24 @@ def _masked_inverse(gram, free):
 
 
 def _lm_step(h, g, lam, on):
-    """Solve (H + λ diag H) δ = g per row with Jacobi scaling; inactive θ get δ = 0."""
+    """Solve (H + λ diag H) δ = g per row with Jacobi scaling; inactive θ get δ = 0 (their
+    scale is zero: a zero row and column of the scaled matrix with a unit diagonal)."""
     d = np.diagonal(h, axis1=-2, axis2=-1)
-    dmax = np.max(d, axis=-1, keepdims=True)
-    ok = on & (d > 1e-14 * np.maximum(dmax, 1e-300))
-    d = np.where(ok, d, 1.0)
-    s = 1.0 / np.sqrt(d)
-    oo = ok[:, :, None] & ok[:, None, :]
-    m = np.where(oo, h * s[:, :, None] * s[:, None, :], 0.0)
+    ok = on & (d > 1e-14 * np.maximum(d.max(axis=-1, keepdims=True), 1e-300))
+    s = ok / np.sqrt(np.where(ok, d, 1.0))
+    m = h * (s[:, :, None] * s[:, None, :])
     p = h.shape[-1]
-    m = m + np.eye(p) * (np.where(ok, lam[:, None], 0.0) + 1e-10 + ~ok)[:, None, :]
+    m.reshape(m.shape[0], p * p)[:, :: p + 1] += np.where(ok, lam[:, None], 1.0) + 1e-10
     try:
-        sol = np.linalg.solve(m, (g * s * ok)[..., None])[..., 0]
+        sol = np.linalg.solve(m, (g * s)[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        sol = np.stack(
-            [np.linalg.lstsq(m[i], g[i] * s[i] * ok[i], rcond=None)[0] for i in range(len(m))]
-        )
-    return np.where(ok, sol * s, 0.0)
+        sol = np.stack([np.linalg.lstsq(m[i], g[i] * s[i], rcond=None)[0] for i in range(len(m))])
+    return sol * s
+
+
+def _clip150(a):
+    """``a`` clipped to [−150, 150] in place (e^±150 keeps products clear of subnormals)."""
+    return np.minimum(np.maximum(a, -150.0, out=a), 150.0, out=a)
 
 
 def varpro_fit(
@@ -333,13 +347,16 @@ def _fit_rows(
         if rows.size == 0:
             break
         delta = np.where(np.isfinite(delta), delta, 0.0)
-        biggest = np.max(np.abs(delta), axis=-1)
+        biggest = np.abs(delta).max(axis=-1)
         delta *= np.minimum(1.0, _MAX_STEP / np.maximum(biggest, 1e-300))[:, None]
         t_try = theta[rows] + delta
-        t_try[:, :slots] = np.clip(t_try[:, :slots], prob.u_lo[rows, None], prob.u_hi[rows, None])
+        u_try = t_try[:, :slots]  # ln τ within its bounds (a view: clipped in place)
+        np.minimum(
+            np.maximum(u_try, prob.u_lo[rows, None], out=u_try), prob.u_hi[rows, None], out=u_try
+        )
         with np.errstate(all="ignore"):
             c_try, cc, hh, gg, ff = prob.evaluate(t_try, rows, free[rows])
-        ok = np.isfinite(c_try) & np.all(np.isfinite(hh.reshape(rows.size, -1)), axis=-1)
+        ok = np.isfinite(c_try) & np.isfinite(hh.sum(axis=(1, 2)))  # (a NaN or ∞ propagates)
         accept = ok & (c_try < cost[rows])
         iterations[rows] += 1
         gain = (cost[rows] - c_try) / np.maximum(cost[rows], 1e-300)

@@ -13,8 +13,11 @@ Each spectrum gets S starts of K components, returned as centers, Gaussian-equiv
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-from scipy.signal import savgol_filter
+from scipy.ndimage import convolve1d
+from scipy.signal import savgol_coeffs
 
 __all__ = ["pick_peaks", "seed_starts", "smooth_rows"]
 
@@ -27,6 +30,15 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarr
     for b in range(x.shape[0]):
         out[b] = np.interp(q[b], cdf[b], x[b])
     return out
+
+
+@lru_cache(maxsize=512)
+def _savgol(window: int, order: int, deriv: int) -> np.ndarray:
+    """Savitzky–Golay convolution coefficients (read-only; cached: a batch asks for the same few
+    windows again and again)."""
+    c = savgol_coeffs(window, order, deriv=deriv)
+    c.setflags(write=False)
+    return c
 
 
 def smooth_rows(
@@ -43,7 +55,8 @@ def smooth_rows(
             out[rows, :n] = y[rows, :n] if deriv == 0 else 0.0
             continue
         delta = 1.0 if dx is None else dx[rows][:, None]
-        filt = savgol_filter(y[rows, :n], win, order, deriv=deriv, axis=-1, mode="nearest")
+        # = scipy.signal.savgol_filter(…, mode="nearest"), with the coefficients computed once
+        filt = convolve1d(y[rows, :n], _savgol(win, order, deriv), axis=-1, mode="nearest")
         out[rows, :n] = filt / delta**deriv
     return out
 
