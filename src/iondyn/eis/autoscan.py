@@ -15,10 +15,12 @@ without the electrode CPE) is fitted by the batched variable projection of
    removed). A stage runs the moves of the solutions the previous stage improved by at least
    ``min_gain`` noise units of χ² (σ² = χ²/(2N − k); a smaller gain leaves the moves' starts
    where they were), and only of the ``move_from`` (3) candidates with the lowest BIC; a row
-   stops after ``max_iter`` (30) iterations per stage, and a best solution still moving
-   resumes in the next stage (after the last stage it gets one run to convergence); the
-   scan stops when a stage improves nothing (at most ``max_stages``). A converged solution
-   is displaced by an unconverged one only for a gain above ``min_gain`` noise units.
+   stops after ``max_iter`` (6) iterations per stage and, still moving, resumes in the next
+   stage — a candidate's best solution always (after the last stage it gets one run to
+   convergence), another row until it has run ``patience`` (30) iterations unless its
+   candidate's best is a converged optimum below it; the scan stops when a stage has nothing
+   left to run (at most ``max_stages``). A converged solution is displaced by an unconverged
+   one only for a gain above ``min_gain`` noise units.
    :func:`scan_candidates_many` runs the scans of many spectra together, every stage as one
    batch.
 
