@@ -310,8 +310,8 @@ class AutoFitter:
     def fit_many(self, spectra: Iterable[ImpedanceSpectrum]) -> list[AutoFitResult | IondynError]:
         """Fit many spectra automatically, batched: the decompositions run as one SAEM batch
         and every stage of the candidate scans as one variable-projection batch, so NumPy's
-        per-call overhead is shared (about half the time per spectrum for a hundred spectra
-        than one by one; ``benchmarks/bench_autofit.py``). Each spectrum gets the fit it gets
+        per-call overhead is shared (for a hundred spectra about half the time per spectrum
+        of fitting them one by one; ``benchmarks/bench_autofit.py``). Each spectrum gets the fit it gets
         alone: the scan's rows are independent and SAEM seeds its random starts per spectrum.
 
         Returns one entry per spectrum, in order: its :class:`AutoFitResult`, or the
