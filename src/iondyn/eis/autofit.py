@@ -311,8 +311,9 @@ class AutoFitter:
         """Fit many spectra automatically, batched: the decompositions run as one SAEM batch
         and every stage of the candidate scans as one variable-projection batch, so NumPy's
         per-call overhead is shared (for a hundred spectra about half the time per spectrum
-        of fitting them one by one; ``benchmarks/bench_autofit.py``). Each spectrum gets the fit it gets
-        alone: the scan's rows are independent and SAEM seeds its random starts per spectrum.
+        of fitting them one by one; ``benchmarks/bench_autofit.py``). Each spectrum gets the
+        fit it gets alone: the scan's rows are independent and SAEM seeds its random starts
+        per spectrum.
 
         Returns one entry per spectrum, in order: its :class:`AutoFitResult`, or the
         :class:`~iondyn.errors.IondynError` that spectrum raised (the others go on).

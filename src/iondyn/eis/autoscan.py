@@ -288,7 +288,7 @@ def scan_candidates_many(
                 sol.capped
                 and sol.iterations < patience
                 and lead is not sol
-                and (not lead.converged or sol.cost < lead.cost)
+                and (lead is None or not lead.converged or sol.cost < lead.cost)
             ):
                 behind[j].append(sol)
         if move_from is not None:  # moves only from the `move_from` lowest-BIC candidates

@@ -67,7 +67,7 @@ class ArcRows:
 
 
 def _n_of(zn):
-    sig = 1.0 / (1.0 + np.exp(np.minimum(np.maximum(zn, -40.0), 40.0) * -1.0))
+    sig = 1.0 / (1.0 + np.exp(-np.minimum(np.maximum(zn, -40.0), 40.0)))
     return N_LO + (N_HI - N_LO) * sig, (N_HI - N_LO) * sig * (1.0 - sig)
 
 
