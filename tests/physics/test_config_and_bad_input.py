@@ -84,6 +84,28 @@ def test_example_configs_solve(path):
     assert res.converged and np.all(np.isfinite(res.phi_V))
 
 
+def test_flat_profile_needs_no_refinement():
+    # the mixed conductor between electron-reversible contacts is electroneutral at equilibrium
+    # (|ρ| is round-off): no node is "charged", so the first mesh is kept
+    res = SpaceChargeSolver().solve(load_config(EXAMPLES / "mixed_conductor.toml").device)
+    assert res.mesh["refinements"] == 0
+    assert res.mesh["n_nodes"] < 2000
+    assert not any("refined" in w for w in res.warnings)
+    assert np.max(np.abs(res.phi_V)) < 1e-9
+
+
+def test_max_nodes_error_names_the_file_and_the_key(tmp_path, capsys):
+    from iondyn.cli import main
+
+    text = GOOD.replace("resolution = 0.08", "resolution = 0.08\nmax_nodes = 50")
+    path = write(tmp_path, text.replace("potential_V = 0.05", "potential_V = 1.0"))
+    assert load_config(path).solver["max_nodes"] == 50
+    assert main(["simulate", "scl", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(path) in err and "max_nodes = 50" in err and "[solver] max_nodes" in err
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import math
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("config", metavar="CONFIG.toml")
     p.add_argument("--out", metavar="FILE.csv", help="write the profile (x, φ, c) as CSV")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=run_scl)
+    p.set_defaults(func=_naming_config(run_scl))
 
     p = sub.add_parser("impedance", help="small-signal impedance spectrum (PNP)")
     p.add_argument("config", metavar="CONFIG.toml")
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", metavar="FILE.csv", help="write frequency_Hz,z_real_ohm,z_imag_ohm")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=run_impedance)
+    p.set_defaults(func=_naming_config(run_impedance))
 
     p = sub.add_parser("iv", help="steady-state current–voltage curve (PNP)")
     p.add_argument("config", metavar="CONFIG.toml")
@@ -64,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=positive_int, default=21, metavar="N")
     p.add_argument("--out", metavar="FILE.csv", help="write voltage_V,current_A_per_m2")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=run_iv)
+    p.set_defaults(func=_naming_config(run_iv))
 
     p = sub.add_parser("tsdc", help="space-charge TSDC: pole, quench, heat (PNP)")
     p.add_argument("config", metavar="CONFIG.toml")
@@ -78,13 +79,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--T-end-K", type=positive_float, help="end of heating (default: auto)")
     p.add_argument("--out", metavar="FILE.csv", help="write temperature_K,current_A_per_m2")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=run_tsdc)
+    p.set_defaults(func=_naming_config(run_tsdc))
 
 
 def _load(path: str):
     from iondyn.physics.config import load_config
 
     return load_config(path)
+
+
+def _naming_config(run):
+    """Run a ``simulate`` command so that a solver error names the configuration file."""
+
+    @functools.wraps(run)
+    def wrapped(args: argparse.Namespace) -> int:
+        from iondyn.errors import SolverError
+
+        try:
+            return run(args)
+        except SolverError as exc:
+            raise SolverError(f"{args.config}: {exc}") from None
+
+    return wrapped
 
 
 def _model(cfg, max_bias_V: float = 0.0):
@@ -118,7 +134,7 @@ def run_scl(args: argparse.Namespace) -> int:
     from iondyn.physics.scl import SpaceChargeSolver
 
     cfg = _load(args.config)
-    keys = ("resolution", "ratio", "ensemble", "max_refinements")
+    keys = ("resolution", "ratio", "ensemble", "max_refinements", "max_nodes")
     opts = {k: cfg.solver[k] for k in keys if k in cfg.solver}
     result = SpaceChargeSolver(**opts).solve(cfg.device)
     if args.out:

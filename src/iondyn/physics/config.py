@@ -71,6 +71,7 @@ _SOLVER_KEYS = {
     "ratio": (int, float),
     "ensemble": str,
     "max_refinements": int,
+    "max_nodes": int,
 }
 _TOP_KEYS = {"temperature_K", "material", "phase", "species", "boundary", "reaction", "solver"}
 _REQUIRED_SPECIES = ("name", "charge", "c_bulk_m3")

@@ -42,6 +42,11 @@ ENSEMBLES = ("auto", "grand-canonical", "canonical")
 #: resolution (the exponential tail of a layer holds little charge and a smooth profile).
 CHARGE_FRACTION = 1e-2
 
+#: ... nor nodes whose net charge is below this fraction of their own carrier charge Σ|z|c:
+#: an electroneutral profile (round-off charge, |ρ| ~ 1e-15 of the carriers) has no layer to
+#: resolve, and the relative rule alone would flag every node of it.
+NEUTRAL_FRACTION = 1e-9
+
 
 class SpaceChargeSolver:
     """Equilibrium space-charge solver (configure here, then :meth:`solve`).
@@ -62,7 +67,10 @@ class SpaceChargeSolver:
     h_min_m : float or None
         Smallest cell; None estimates it from the screening length at the boundary potentials.
     max_refinements, max_nodes : int
-        Automatic refinement budget; beyond it the result carries a warning (never silently).
+        Automatic refinement budget: after ``max_refinements`` refinements a still unresolved
+        layer is a warning in the result (never silent); a mesh that would need more than
+        ``max_nodes`` nodes raises :class:`~iondyn.errors.SolverError` naming the limit (the
+        ``[solver]`` keys ``max_refinements`` / ``max_nodes`` of a configuration file).
     tol, max_iter : float, int
         Newton stops when the potential update is below ``tol`` kT/e; more than ``max_iter``
         iterations raise :class:`~iondyn.errors.SolverError` with the residual.
@@ -165,8 +173,9 @@ class SpaceChargeSolver:
             mesh = build_mesh(lengths, h, L)
             if mesh.n_nodes > self.max_nodes:
                 raise SolverError(
-                    f"resolving the space charge needs {mesh.n_nodes} nodes (max_nodes = "
-                    f"{self.max_nodes}); smallest cell {mesh.h_min_m:.3g} m"
+                    f"resolving the space charge needs {mesh.n_nodes} nodes, more than "
+                    f"max_nodes = {self.max_nodes} (smallest cell {mesh.h_min_m:.3g} m); raise "
+                    "[solver] max_nodes or coarsen [solver] resolution"
                 )
             disc = Discretization(device, mesh, probe.scales)
             closure = Closure(p, p.T @ disc.group_amounts(disc.c_bulk)) if closed else None
@@ -237,8 +246,7 @@ class SpaceChargeSolver:
         hl = np.zeros(disc.x.size)
         hl[:-1] = disc.h
         hl[1:] = np.maximum(hl[1:], disc.h)
-        rho = np.abs(disc.charge_density(state.c))
-        charged = rho > CHARGE_FRACTION * np.max(rho)
+        charged = charged_nodes(disc, state.c)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(charged & np.isfinite(lam), self.resolution * lam / hl, np.inf)
         points = {"left": disc.x[0], "right": disc.x[-1]}
@@ -276,18 +284,26 @@ class SpaceChargeSolver:
         return new
 
 
+def charged_nodes(disc: Discretization, c: np.ndarray) -> np.ndarray:
+    """Nodes inside a space charge: |ρ| ≥ :data:`CHARGE_FRACTION` × max |ρ| and
+    |ρ| ≥ :data:`NEUTRAL_FRACTION` × Σ_k |z_k| c_k at the node (so a flat, electroneutral
+    profile has none)."""
+    rho = np.abs(disc.charge_density(c))
+    carriers = np.abs(c) @ np.abs(disc.z)
+    return (rho >= CHARGE_FRACTION * np.max(rho)) & (rho >= NEUTRAL_FRACTION * carriers) & (rho > 0)
+
+
 def unresolved_node(disc: Discretization, c: np.ndarray, limit: float, thermal: float = 1.0):
     """(node, h/λ) of the worst node whose cells exceed ``limit`` × the local screening length.
 
-    Only nodes holding at least :data:`CHARGE_FRACTION` of the largest space charge count.
-    Returns None when every such node is resolved.
+    Only nodes inside a space charge count (:func:`charged_nodes`). Returns None when every
+    such node is resolved.
     """
     lam = disc.screening_length(c, thermal)
     hl = np.zeros(disc.x.size)
     hl[:-1] = disc.h
     hl[1:] = np.maximum(hl[1:], disc.h)
-    rho = np.abs(disc.charge_density(c))
-    charged = rho > CHARGE_FRACTION * np.max(rho)
+    charged = charged_nodes(disc, c)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(charged, hl / lam, 0.0)
     if not np.any(ratio > limit):
