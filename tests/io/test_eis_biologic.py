@@ -1,9 +1,10 @@
-"""BioLogic .mpt multi-spectrum files (built from the real file) and the optional .mpr reader."""
+"""BioLogic .mpt multi-spectrum files and column-name quirks, built from the real file.
+
+The .mpr reader is tested in test_eis_biologic_mpr.py.
+"""
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -104,67 +105,82 @@ def test_wrong_header_count_is_recovered_with_warning(tmp_path):
     assert any("Nb header lines : 40" in w for w in s.metadata["warnings"])
 
 
-# --- .mpr (binary) -------------------------------------------------------------------------
+# --- a column-name line with one name more than the data have columns ----------------------
 
 
-def _mpr_file(tmp_path) -> Path:
-    path = tmp_path / "run.mpr"
-    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a                         \x00\x01\x02\x03")
-    return path
-
-
-def test_mpr_without_galvani_names_file_and_extra(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "galvani", None)  # import galvani -> ImportError
-    path = _mpr_file(tmp_path)
-    assert detect_impedance_format(path) == "biologic-mpr"
-    with pytest.raises(FileFormatError) as info:
-        read_impedance(path)
-    message = str(info.value)
-    assert message.startswith(str(path)) and "galvani" in message and "pip install" in message
-    assert ".mpt" in message and "\n" not in message
-
-
-def _fake_galvani(data: np.ndarray | Exception) -> types.ModuleType:
-    class MPRfile:
-        def __init__(self, path):
-            if isinstance(data, Exception):
-                raise data
-            self.data = data
-            self.startdate = "2018-04-02"
-            self.version = 3
-
-    module = types.ModuleType("galvani")
-    module.BioLogic = types.SimpleNamespace(MPRfile=MPRfile)
-    return module
-
-
-def test_mpr_through_galvani_api(tmp_path, monkeypatch):
+def _spectrum_equals_real(s) -> None:
+    (ref,) = read_impedance(REAL)
+    assert s.n_points == ref.n_points == 43
+    assert np.array_equal(s.frequency, ref.frequency) and np.array_equal(s.z, ref.z)
     _, _, rows = _parts()
     f, z = _oracle(rows)
-    n = f.size
-    dtype = [("freq/Hz", "<f4"), ("Re(Z)/Ohm", "<f4"), ("-Im(Z)/Ohm", "<f4"), ("z cycle", "<u4")]
-    data = np.zeros(2 * n, dtype=dtype)
-    data["freq/Hz"] = np.r_[f, f]
-    data["Re(Z)/Ohm"] = np.r_[z.real, 2 * z.real]
-    data["-Im(Z)/Ohm"] = np.r_[-z.imag, -z.imag]
-    data["z cycle"] = np.r_[np.ones(n), 2 * np.ones(n)]
-    monkeypatch.setitem(sys.modules, "galvani", _fake_galvani(data))
-    spectra = read_impedance(_mpr_file(tmp_path))
-    assert len(spectra) == 2 and spectra[0].metadata["format"] == "biologic-mpr"
-    np.testing.assert_allclose(spectra[1].z.real, 2 * z.real, rtol=1e-6)  # float32 storage
-    np.testing.assert_allclose(spectra[0].z.imag, z.imag, rtol=1e-6)
-    assert spectra[0].metadata["acquisition_start"] == "2018-04-02"
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+    assert s.metadata["z_imag_sign"] == ref.metadata["z_imag_sign"] == "flipped"
 
 
-def test_mpr_parser_failure_is_one_line(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "galvani", _fake_galvani(ValueError("Unrecognised\nmodule")))
-    with pytest.raises(FileFormatError, match="galvani could not read") as info:
-        read_impedance(_mpr_file(tmp_path))
-    assert "\n" not in str(info.value)
+def _with_names(tmp_path, name: str, columns: str) -> Path:
+    header, _, rows = _parts()
+    return _write(tmp_path / name, header, columns, rows)
 
 
-def test_mpr_extension_without_signature(tmp_path):
-    path = tmp_path / "fake.mpr"
-    path.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(FileFormatError, match="BIO-LOGIC MODULAR FILE"):
+def test_extra_empty_name_at_the_end_is_ignored_with_warning(tmp_path):
+    _, columns, _ = _parts()
+    assert columns.endswith("Phase(Y)/deg\t")  # EC-Lab's own trailing tab: no warning
+    (plain,) = read_impedance(_with_names(tmp_path, "plain.mpt", columns))
+    assert plain.metadata["warnings"] == []
+    (s,) = read_impedance(_with_names(tmp_path, "empty_extra.mpt", columns + "\t"))
+    _spectrum_equals_real(s)
+    assert s.metadata["warnings"] == [
+        "the column-name line (line 61) ends with 1 empty name(s) more than the data rows have "
+        "columns (extra tabs); ignored"
+    ]
+
+
+def test_extra_empty_name_inside_the_line_is_dropped_with_warning(tmp_path):
+    _, columns, _ = _parts()
+    doubled = columns.replace("freq/Hz\tRe(Z)/Ohm", "freq/Hz\t\tRe(Z)/Ohm")
+    (s,) = read_impedance(_with_names(tmp_path, "empty_inside.mpt", doubled))
+    _spectrum_equals_real(s)
+    assert s.metadata["warnings"] == [
+        "the column-name line (line 61) names 19 columns but the data rows have 18; "
+        "the empty name in field 2 was dropped"
+    ]
+
+
+def test_extra_trailing_name_is_ignored_with_warning(tmp_path):
+    _, columns, _ = _parts()
+    extra = columns.rstrip("\t") + "\tQ-Qo/mA.h\t"
+    (s,) = read_impedance(_with_names(tmp_path, "named_extra.mpt", extra))
+    _spectrum_equals_real(s)
+    assert s.metadata["warnings"] == [
+        "the column-name line (line 61) names 19 columns but the data rows have 18; "
+        "the last name 'Q-Qo/mA.h' has no data column and was ignored "
+        "(the frequency and impedance columns come before it)"
+    ]
+
+
+def test_extra_name_in_the_middle_is_caught_by_the_modulus_check(tmp_path):
+    _, columns, _ = _parts()
+    shifted = columns.replace("freq/Hz\t", "freq/Hz\tQ-Qo/mA.h\t")  # names after it shift
+    with pytest.raises(FileFormatError, match="differs from hypot") as info:
+        read_impedance(_with_names(tmp_path, "shifted.mpt", shifted))
+    assert str(info.value).startswith(str(tmp_path / "shifted.mpt"))
+
+
+def test_extra_name_that_is_needed_stays_an_error(tmp_path):
+    _, columns, _ = _parts()
+    names = columns.rstrip("\t").split("\t")
+    moved = "\t".join([n for n in names if n != "-Im(Z)/Ohm"] + ["Q-Qo/mA.h", "-Im(Z)/Ohm"])
+    with pytest.raises(FileFormatError, match="a column name is extra"):
+        read_impedance(_with_names(tmp_path, "needed_last.mpt", moved))
+
+
+def test_missing_name_is_still_an_error():
+    path = DATA / "exampleDataBioLogic_MissingFreq.mpt"
+    with pytest.raises(FileFormatError) as info:
         read_impedance(path)
+    assert str(info.value) == (
+        f"{path}:62: the column-name line (line 61) names 17 columns but the data rows have "
+        "18; a column name is missing and the columns cannot be matched to their names"
+    )

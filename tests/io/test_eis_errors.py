@@ -137,9 +137,9 @@ def test_forced_format_alias_and_mismatch():
 
 def test_list_formats():
     names = [f.name for f in list_impedance_formats()]
-    assert names[-1] == "generic" and len(names) == len(set(names)) == 10
+    assert names[-1] == "generic" and len(names) == len(set(names)) == 11
     mpr = next(f for f in list_impedance_formats() if f.name == "biologic-mpr")
-    assert mpr.requires == "galvani" and mpr.binary
+    assert mpr.requires is None and mpr.binary
 
 
 def test_sniff_kind_hooks(tmp_path):

@@ -155,6 +155,8 @@ def _summary_text(d: dict) -> str:
         f"{d['files']} file(s): {d['ok']} ok, {d['error']} error, {d['skipped']} skipped "
         f"(already stored) in {d['seconds']:.1f} s on {d['executor']} ({d['workers']} workers)"
     ]
+    if d.get("ignored"):
+        lines.append(f"{d['ignored']} documentation file(s) left out (README, NOTICE, *.md, …)")
     if d["by_kind"]:
         per = ", ".join(f"{k}: {v['ok']} ok / {v['error']} error" for k, v in d["by_kind"].items())
         lines.append(f"by kind: {per}")

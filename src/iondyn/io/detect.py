@@ -4,30 +4,25 @@
   tags), never only at the extension: a Gamry table renamed ``.txt`` is still Gamry. The
   extension is a hint used only when no content rule matches (then the reader of that format
   explains what is wrong with the file).
-* :func:`sniff_kind` tells the pipeline whether a file is an impedance spectrum, a TSDC curve
-  or a peak spectrum. The impedance part is complete; the TSDC/peaks part is a first rule
-  (a temperature-like first column name → TSDC, any other numeric table → peaks) for the
-  pipeline to refine.
+* :func:`sniff_kind` tells whether a file is an impedance spectrum, a TSDC curve, a peak
+  spectrum or a spectrum image; the scoring of every kind lives in :mod:`iondyn.io.sniff`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
-from iondyn.errors import FileFormatError
 from iondyn.io.eis_autolab import sniff_autolab
 from iondyn.io.eis_biologic import sniff_biologic_mpt
 from iondyn.io.eis_biologic_mpr import sniff_biologic_mpr
 from iondyn.io.eis_chi import sniff_chi
-from iondyn.io.eis_columns import find_columns
 from iondyn.io.eis_common import split_lines
 from iondyn.io.eis_gamry import sniff_gamry
-from iondyn.io.eis_generic import data_blocks, sniff_generic, table_delimiter
+from iondyn.io.eis_generic import sniff_generic
+from iondyn.io.eis_novocontrol import sniff_novocontrol
 from iondyn.io.eis_parstat import sniff_parstat
 from iondyn.io.eis_powersuite import sniff_powersuite
-from iondyn.io.eis_table import split_fields
 from iondyn.io.eis_versastudio import sniff_versastudio
 from iondyn.io.eis_zview import sniff_zview
 from iondyn.io.text import decode, is_binary, read_bytes
@@ -44,6 +39,7 @@ TEXT_SNIFFERS: list[tuple[str, Callable[[list[str]], bool]]] = [
     ("chi", sniff_chi),
     ("parstat", sniff_parstat),
     ("powersuite", sniff_powersuite),
+    ("novocontrol", sniff_novocontrol),
 ]
 
 #: Extension → format, consulted only when no content rule matches.
@@ -101,54 +97,8 @@ def detect_impedance_format(path_or_text: str | Path | bytes) -> str | None:
     return detect_lines(lines, name)
 
 
-_TEMPERATURE_NAME = re.compile(
-    r"^\s*(t|temp|temperature)\b|\((k|°c|c)\)|\[(k|°c|c)\]|/\s*(k|°c)$", re.IGNORECASE
-)
-
-
 def sniff_kind(path: str | Path) -> str | None:
-    """``"impedance"``, ``"tsdc"``, ``"peaks"`` or ``None`` (not a data file iondyn knows).
+    """The kind of data in ``path`` (see :func:`iondyn.io.sniff.sniff_kind`)."""
+    from iondyn.io.sniff import sniff_kind as _sniff_kind
 
-    Impedance: any recognised instrument format, a table with frequency and impedance columns,
-    or a headerless table of ≥ 3 columns whose first column is positive and spans ≥ 2 decades.
-    TSDC: a numeric table whose first column name is temperature-like (``T``, ``Temp``,
-    ``Temperature [C]``, ``T (K)``). Peaks: any other table of ≥ 2 numeric columns.
-    """
-    data, lines, _ = _load(Path(path))
-    if data is not None and sniff_biologic_mpr(data):
-        return "impedance"
-    if not lines:
-        return None
-    fmt = detect_lines(lines)
-    if fmt not in (None, "generic"):
-        return "impedance"
-    delimiter = table_delimiter(lines)
-    blocks = data_blocks(lines, delimiter)
-    if not blocks:
-        return None
-    first = blocks[0]
-    header = [t for _, t, comment in first["headers"] if not comment][-1:] or [
-        t for _, t, _ in first["headers"]
-    ][-1:]
-    names = split_fields(header[0], delimiter) if header else []
-    width = len(split_fields(first["rows"][0][1], delimiter))
-    if names:
-        try:
-            found = find_columns(names)
-        except FileFormatError:  # an ambiguous unit still means an impedance header
-            return "impedance"
-        has_f = "frequency" in found or "angular_frequency" in found
-        has_z = ("z_real" in found and "z_imag" in found) or ("z_mod" in found and "phase" in found)
-        if has_f and has_z:
-            return "impedance"
-        if _TEMPERATURE_NAME.search(names[0]):
-            return "tsdc"
-    elif width >= 3:
-        x = [split_fields(ln, delimiter)[0] for _, ln in first["rows"]]
-        try:
-            values = [float(v.replace(",", ".")) for v in x]
-        except ValueError:
-            values = []
-        if values and min(values) > 0 and max(values) / min(values) >= 100:
-            return "impedance"
-    return "peaks" if width >= 2 else None
+    return _sniff_kind(path)

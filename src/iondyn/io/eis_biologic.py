@@ -14,8 +14,15 @@ frequency 0 (other techniques of a sequence in the same file) are skipped and co
 Quirks handled: Windows-1252 ``µ``/``²`` in the header, no newline at the end, a trailing tab
 on the column-name line, decimal commas (European locales), an ``Nb header lines`` count that
 points at the wrong line (the column-name line is then searched for and a warning says so),
-and a column-name line with fewer names than the data have columns (an error: the columns
-cannot be matched to their names).
+a column-name line with fewer names than the data have columns (an error: the columns cannot be
+matched to their names), and one with a single name more than the data have columns. The
+latter is read, with a warning in ``metadata["warnings"]``, only where the match is unambiguous:
+the surplus name is empty (a doubled tab; it is dropped), or it is the last name, beyond the
+data width, and the frequency and impedance columns all come before it (it is ignored). When
+``|Z|``, ``Re(Z)`` and ``-Im(Z)`` are all there, |Z| = hypot(Re Z, Im Z) is then checked row by
+row (to 0.1 %), so a name dropped at the wrong place is an error rather than shifted columns.
+Surplus empty names at the end of the line (more tabs than EC-Lab's usual one) are ignored with
+a warning.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from iondyn.data import ImpedanceSpectrum
 from iondyn.errors import FileFormatError
+from iondyn.io.eis_columns import find_columns
 from iondyn.io.eis_common import Table, parse_float_or_none, spectra_from_table
 from iondyn.io.eis_table import parse_rows, split_fields
 from iondyn.io.text import parse_number
@@ -147,21 +157,90 @@ def read_biologic_mpt(path: str, lines: list[str]) -> list[ImpedanceSpectrum]:
             col = found
     else:
         col = first
-    columns = split_fields(lines[col], "\t")
     rows = [(i + 1, ln) for i, ln in enumerate(lines[col + 1 :], start=col + 1) if ln.strip()]
     if not rows:
         raise FileFormatError("the file has a column header but no data rows", path, col + 1)
-    n_data = len(split_fields(rows[0][1], "\t"))
-    if n_data != len(columns):
-        what = "missing" if n_data > len(columns) else "extra"
-        raise FileFormatError(
-            f"the column-name line (line {col + 1}) names {len(columns)} columns but the data "
-            f"rows have {n_data}; a column name is {what} "
-            "and the columns cannot be matched to their names",
-            path,
-            rows[0][0],
-        )
+    columns, fixed = _match_names(path, lines[col], col + 1, rows[0])
     table = parse_rows(path, columns, rows, "\t")
+    if len(columns) != len(split_fields(lines[col], "\t")):
+        _check_alignment(path, table, col + 1)  # a name was dropped: do the columns line up?
+    warnings += fixed
     meta, instrument = biologic_metadata(lines[:col])
     meta["warnings"] = warnings
     return spectra_from_columns(path, table, meta, instrument)
+
+
+def _trailing_empty(line: str) -> int:
+    """Number of empty tab-separated fields at the end of ``line``."""
+    fields = [f.strip() for f in line.split("\t")]
+    n = 0
+    while n < len(fields) - 1 and fields[-1 - n] == "":
+        n += 1
+    return n
+
+
+def _impedance_columns_before(names: list[str], width: int) -> bool:
+    """Frequency and Z (Re/Im, or |Z|/phase) columns all among the first ``width`` names."""
+    try:
+        found = find_columns(names)
+    except FileFormatError:
+        return False
+    for group in (("frequency", "z_real", "z_imag"), ("frequency", "z_mod", "phase")):
+        if all(r in found for r in group):
+            return all(found[r][0] < width for r in group)
+    return False
+
+
+def _match_names(
+    path: str, name_line: str, line_no: int, first_row: tuple[int, str]
+) -> tuple[list[str], list[str]]:
+    """Column names matched to the data width, and warnings; raises where it is ambiguous."""
+    names = split_fields(name_line, "\t")
+    n_data = len(split_fields(first_row[1], "\t"))
+    where = f"the column-name line (line {line_no})"
+    if len(names) == n_data:
+        surplus = _trailing_empty(name_line) - _trailing_empty(first_row[1]) - 1
+        if surplus > 0:
+            return names, [
+                f"{where} ends with {surplus} empty name(s) more than the data rows have "
+                "columns (extra tabs); ignored"
+            ]
+        return names, []
+    count = f"{where} names {len(names)} columns but the data rows have {n_data}"
+    if len(names) == n_data + 1:
+        empty = [j for j, name in enumerate(names) if not name]
+        if len(empty) == 1:
+            j = empty[0]
+            return names[:j] + names[j + 1 :], [
+                f"{count}; the empty name in field {j + 1} was dropped"
+            ]
+        if not empty and _impedance_columns_before(names, n_data):
+            return names[:n_data], [
+                f"{count}; the last name {names[-1]!r} has no data column and was ignored "
+                "(the frequency and impedance columns come before it)"
+            ]
+    what = "missing" if n_data > len(names) else "extra"
+    raise FileFormatError(
+        f"{count}; a column name is {what} and the columns cannot be matched to their names",
+        path,
+        first_row[0],
+    )
+
+
+def _check_alignment(path: str, table: Table, line_no: int) -> None:
+    """After a surplus name was dropped: |Z| must equal hypot(Re Z, Im Z) where all three exist."""
+    cols = {name: j for j, name in enumerate(table.columns)}
+    if not all(c in cols for c in ("|Z|/Ohm", "Re(Z)/Ohm", "-Im(Z)/Ohm")):
+        return
+    mod = table.data[:, cols["|Z|/Ohm"]]
+    calc = np.hypot(table.data[:, cols["Re(Z)/Ohm"]], table.data[:, cols["-Im(Z)/Ohm"]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bad = np.abs(calc - mod) > 1e-3 * np.abs(mod)
+    if bad.any():
+        raise FileFormatError(
+            f"the column-name line (line {line_no}) does not match the data width, and after "
+            "dropping the surplus name, '|Z|/Ohm' differs from hypot(Re(Z), Im(Z)): the columns "
+            "cannot be matched to their names",
+            path,
+            int(table.lines[int(np.argmax(bad))]),
+        )

@@ -67,7 +67,8 @@ def _normalise_name(name: str) -> str:
         n = n[1:-1].strip()
     n = n.replace("″", "''").replace("′", "'").replace("’", "'").replace("´", "'")
     n = n.replace('"', "''").replace("−", "-").replace("–", "-")
-    return n
+    # RelaxIS exports name measured columns "Data: Frequency", "Data: Z'" (fits are "Fit: …")
+    return re.sub(r"^data\s*:\s*", "", n, flags=re.IGNORECASE)
 
 
 def split_unit(name: str) -> tuple[str, str]:
@@ -114,6 +115,7 @@ _NAMES = {
     "angular_frequency": {"omega", "ω", "angularfrequency"},
     "z_real": {
         "z'",
+        "zs'",
         "zre",
         "zreal",
         "re(z)",
@@ -133,6 +135,7 @@ _NAMES = {
     },
     "z_imag": {
         "z''",
+        "zs''",
         "zim",
         "zimag",
         "zimg",
@@ -162,7 +165,19 @@ _NAMES = {
         "zmag",
         "impedance",
     },
-    "phase": {"phase", "phz", "zphz", "phi", "phase(z)", "theta", "θ", "φ", "phaseangle", "angle"},
+    "phase": {
+        "phase",
+        "phz",
+        "zphz",
+        "phi",
+        "phase(z)",
+        "theta",
+        "theta(z)",
+        "θ",
+        "φ",
+        "phaseangle",
+        "angle",
+    },
     "cycle": {"cyclenumber", "zcycle", "cycle", "loop", "spectrum", "spectrumnumber", "segment#"},
     "temperature": {"t", "temp", "temperature", "temperature(k)", "sampletemperature"},
     "time": {"time", "t(s)", "elapsedtime", "time(sec)", "timestamp(s)"},

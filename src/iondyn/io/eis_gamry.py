@@ -10,9 +10,11 @@ convention ("for a capacitor, Zimag and Zphz are negative").
 
 Quirks handled: Windows-1252 ``°`` or U+FFFD in the units row, trailing tabs, a declared row
 count that disagrees with the rows (the rows are read and the disagreement is a warning), an
-incomplete last row (an error naming the line: the file is truncated), drift-corrected columns
-(a ``Zreal``/``Zimag`` pair whose name mentions drift or correction is preferred, and
-``metadata["drift_corrected"]`` says which pair was used). Gamry-style text exports (e.g. the
+incomplete last row (an error naming the line: the file is truncated), rows inside a table that
+are not tab-led Gamry rows (e.g. space-separated: they are left out, and a warning counts them
+and names their lines — never dropped silently), drift-corrected columns (Gamry names them
+``ZrealDrCor``/``ZimagDrCor``; a pair whose name mentions drift or correction is the data, and
+``metadata["drift_corrected"]`` says so and which pair was used). Gamry-style text exports (e.g. the
 bayes-drt ``PDAC_…_350C.txt``) carry free comment lines and ``key,value`` lines instead of the
 setup block; both are kept in metadata.
 """
@@ -51,7 +53,9 @@ _SETUP = {
 }
 #: Names handed to the column recogniser (units made explicit; Gamry writes Hz, ohm, s).
 _RENAMED = {"Freq": "Freq (Hz)", "Zreal": "Zreal (ohm)", "Zimag": "Zimag (ohm)", "Time": "Time (s)"}
-_DRIFT = re.compile(r"drift|corr", re.IGNORECASE)
+_DRIFT = re.compile(r"drcor|drift|corr", re.IGNORECASE)
+#: A line that starts like a data row (a number after optional blanks) but is not tab-led.
+_LOOSE_ROW = re.compile(r"^\s*[-+]?(\d|\.\d)")
 
 
 def sniff_gamry(lines: list[str]) -> bool:
@@ -70,6 +74,7 @@ class _GamryTable:
     columns: list[str]
     units: list[str]
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    malformed: list[int] = field(default_factory=list)  # 1-based lines of rows left out
 
 
 def _fields(line: str) -> list[str]:
@@ -103,8 +108,13 @@ def _parse(path: str, lines: list[str]) -> tuple[dict[str, Any], list[_GamryTabl
                 )
             table = _GamryTable(key, i + 1, declared, _fields(lines[i + 1]), _fields(lines[i + 2]))
             i += 3
-            while i < n and lines[i].startswith("\t") and lines[i].strip():
-                table.rows.append((i + 1, _fields(lines[i])))
+            while i < n and lines[i].strip():
+                if lines[i].startswith("\t"):
+                    table.rows.append((i + 1, _fields(lines[i])))
+                elif _LOOSE_ROW.match(lines[i]):
+                    table.malformed.append(i + 1)
+                else:
+                    break
                 i += 1
             tables.append(table)
             continue
@@ -136,6 +146,17 @@ def _parse(path: str, lines: list[str]) -> tuple[dict[str, Any], list[_GamryTabl
     if comments:
         meta["comments"] = comments
     return meta, tables
+
+
+def _line_list(lines: list[int]) -> str:
+    """``27–30, 34`` for lines 27, 28, 29, 30 and 34."""
+    runs: list[list[int]] = []
+    for ln in lines:
+        if runs and ln == runs[-1][-1] + 1:
+            runs[-1].append(ln)
+        else:
+            runs.append([ln])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _pick(columns: list[str], name: str) -> int | None:
@@ -214,6 +235,12 @@ def read_gamry(path: str, lines: list[str]) -> list[ImpedanceSpectrum]:
                 f"{len(table.rows)}; the rows were read"
             )
             m["declared_rows"] = table.declared
+        if table.malformed:
+            warnings.append(
+                f"table {table.name}: {len(table.malformed)} row(s) that are not tab-led Gamry "
+                f"rows were left out (lines {_line_list(table.malformed)})"
+            )
+            m["malformed_lines"] = list(table.malformed)
         if meta.get("aborted"):
             warnings.append("the experiment was aborted (EXPERIMENTABORTED T)")
         m.update(

@@ -141,6 +141,9 @@ def _names(
                 f"{n} ({u.strip('()[] ')})" if u.strip("()[] ") else n
                 for n, u in zip(names, fields)
             ]
+    named = _impedance_names_line(headers, width, delimiter)
+    if named is not None:
+        return named
     if len(fields) != width and delimiter is None:
         fields = [f for f in re.split(r"\s{2,}|\t", text.strip()) if f] or fields
     known = find_columns(fields)
@@ -153,6 +156,26 @@ def _names(
             lineno,
         )
     return None  # a title line, not column names
+
+
+def _impedance_names_line(
+    headers: list[tuple[int, str, bool]], width: int, delimiter: str | None
+) -> list[str] | None:
+    """The nearest header line above the data (not only the last one: exports such as
+    RelaxIS put a metadata line between the names and the rows) that names ``width`` columns
+    including a frequency and an impedance pair."""
+    for _, text, _ in reversed(headers):
+        fields = split_fields(text, delimiter)
+        if len(fields) != width:
+            continue
+        try:
+            found = find_columns(fields)
+        except FileFormatError:
+            continue
+        has_z = ("z_real" in found and "z_imag" in found) or ("z_mod" in found and "phase" in found)
+        if has_z and ("frequency" in found or "angular_frequency" in found):
+            return fields
+    return None
 
 
 def _headerless(path: str, table: Table, meta: dict[str, Any]) -> Table:

@@ -12,7 +12,7 @@ from typing import Any
 __all__ = ["temperature_from_comments", "temperature_from_text"]
 
 _TEMP_TOKEN = re.compile(
-    r"(?:^|(?<=[_\-\s,;(]))(-?\d+(?:[.p]\d+)?)\s?(°C|ºC|degC|C|K)(?=$|[_\-\s,;.)])"
+    r"(?:^|(?<=[_\-\s,;(]))(-?\d+(?:[.p]\d+)?)\s?(°C|ºC|degC|deg|C|K)(?=$|[_\-\s,;.)])"
 )
 
 

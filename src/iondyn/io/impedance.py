@@ -31,6 +31,7 @@ from iondyn.io.eis_chi import read_chi
 from iondyn.io.eis_common import split_lines
 from iondyn.io.eis_gamry import read_gamry
 from iondyn.io.eis_generic import read_generic
+from iondyn.io.eis_novocontrol import read_novocontrol
 from iondyn.io.eis_parstat import read_parstat
 from iondyn.io.eis_powersuite import read_powersuite
 from iondyn.io.eis_temperature import temperature_from_text
@@ -71,10 +72,9 @@ _FORMATS: list[tuple[ImpedanceFormat, Callable[..., list[ImpedanceSpectrum]]]] =
     (
         ImpedanceFormat(
             "biologic-mpr",
-            "BioLogic EC-Lab .mpr binary (through the optional GPL-3 package galvani)",
+            "BioLogic EC-Lab .mpr binary (iondyn's own reader)",
             (".mpr",),
             binary=True,
-            requires="galvani",
         ),
         read_biologic_mpr,
     ),
@@ -102,6 +102,14 @@ _FORMATS: list[tuple[ImpedanceFormat, Callable[..., list[ImpedanceSpectrum]]]] =
     (ImpedanceFormat("powersuite", "PowerSuite EIS text export", (".txt",)), read_powersuite),
     (
         ImpedanceFormat(
+            "novocontrol",
+            "Novocontrol WinDETA/WinFIT ASCII export (Z, or ε*, σ*, M* with the header geometry)",
+            (".txt", ".dat"),
+        ),
+        read_novocontrol,
+    ),
+    (
+        ImpedanceFormat(
             "generic",
             "CSV/TXT with named columns in any order, or headerless f, Z', Z''",
             (".csv", ".txt", ".dat", ".tsv"),
@@ -120,6 +128,7 @@ _ALIASES = {
     "zplot": "zview",
     "nova": "autolab",
     "ch": "chi",
+    "windeta": "novocontrol",
     "chinstruments": "chi",
     "par": "versastudio",
     "csv": "generic",

@@ -2,7 +2,10 @@
 
 1. Inputs (files, folders — walked recursively, hidden entries skipped — and glob patterns)
    are expanded, de-duplicated and filtered by the ``exclude`` patterns; a path that does not
-   exist is an error before anything is written.
+   exist is an error before anything is written. Documentation found in folders or by
+   patterns (:data:`IGNORED_NAMES`: ``*.md``, README, NOTICE, LICENSE/LICENCE, COPYING,
+   AUTHORS, CHANGELOG) is left out and counted as ``ignored``; name such a file explicitly
+   to analyse it anyway.
 2. The run folder's store is opened and locked (a second run on the same folder refuses).
 3. Every file is hashed (SHA-256). Its kind is the ``--kind`` override, a rule's kind, or the
    kind already sniffed for the same content in an earlier run; otherwise the worker sniffs
@@ -45,7 +48,8 @@ EXIT_ALL_FAILED = 1
 class BatchSummary:
     """Counts of one ``analyze`` command. ``ok``/``error``: files analysed by this run;
     ``skipped``: already stored with the same content and settings (``skipped_ok`` of them
-    stored as ok); ``store``: current files of the whole run folder by status;
+    stored as ok); ``ignored``: documentation files left out of folder walks
+    (:data:`IGNORED_NAMES`); ``store``: current files of the whole run folder by status;
     ``top_errors``: the most common errors of the run folder."""
 
     run_dir: str
@@ -62,6 +66,7 @@ class BatchSummary:
     store: dict[str, int] = field(default_factory=dict)
     top_errors: list[dict[str, Any]] = field(default_factory=list)
     series: int = 0
+    ignored: int = 0
 
     @property
     def all_failed(self) -> bool:
@@ -76,6 +81,7 @@ class BatchSummary:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "skipped_ok": self.skipped_ok,
+            "ignored": self.ignored,
             "run_dir": self.run_dir,
             "store": str(Path(self.run_dir) / "results.sqlite"),
             "run_id": self.run_id,
@@ -93,6 +99,35 @@ class BatchSummary:
 
 _GLOB_CHARS = set("*?[")
 
+#: File names (case-insensitive ``fnmatch`` patterns) never analysed when found in a folder or
+#: by a pattern: documentation and licences that travel with data, not data.
+IGNORED_NAMES = (
+    "*.md",
+    "*.markdown",
+    "readme",
+    "readme.*",
+    "notice",
+    "notice.*",
+    "license",
+    "license.*",
+    "licence",
+    "licence.*",
+    "copying",
+    "copying.*",
+    "authors",
+    "authors.*",
+    "changelog",
+    "changelog.*",
+)
+
+
+def is_ignored_name(path: Path) -> bool:
+    """True for documentation files that :data:`IGNORED_NAMES` leaves out of folder walks."""
+    import fnmatch
+
+    name = path.name.lower()
+    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_NAMES)
+
 
 def _walk(folder: Path, skip: set[Path]) -> list[Path]:
     out = []
@@ -107,15 +142,24 @@ def _walk(folder: Path, skip: set[Path]) -> list[Path]:
     return out
 
 
+def _keep_data(files: list[Path], ignored: list[Path]) -> list[Path]:
+    ignored += [f for f in files if is_ignored_name(f)]
+    return [f for f in files if not is_ignored_name(f)]
+
+
 def collect_inputs(
     inputs: Sequence[str | Path],
     exclude: Sequence[str] = (),
     skip: Sequence[str | Path] = (),
+    ignored: list[Path] | None = None,
 ) -> list[Path]:
     """Absolute paths of the files named, found in folders (recursively, hidden entries
     skipped) or matched by glob patterns; de-duplicated, in input order then sorted, without
     those matching ``exclude`` patterns and without anything under ``skip`` (the run folder).
+    Documentation files (:data:`IGNORED_NAMES`) found in folders or by patterns are left out
+    and appended to ``ignored`` when given; a file named explicitly is always kept.
     """
+    ignored = [] if ignored is None else ignored
     from pathlib import PurePosixPath
 
     skip_set = {Path(s).resolve() for s in skip}
@@ -124,7 +168,7 @@ def collect_inputs(
         text = str(item)
         p = Path(text).expanduser()
         if p.is_dir():
-            found += _walk(p.resolve(), skip_set)
+            found += _keep_data(_walk(p.resolve(), skip_set), ignored)
         elif p.is_file():
             found.append(p.resolve())
         elif _GLOB_CHARS & set(text):
@@ -135,7 +179,7 @@ def collect_inputs(
                     files += _walk(Path(m).resolve(), skip_set)
             if not files:
                 raise InputError(f"{text}: no file matches this pattern")
-            found += files
+            found += _keep_data(files, ignored)
         elif p.exists():
             raise InputError(f"{text}: not a regular file or folder")
         else:
@@ -208,7 +252,8 @@ def run_batch(
     if not isinstance(config, PipelineConfig):
         config = PipelineConfig() if config is None else PipelineConfig.from_file(config)
     skip = [out, *config.own_files]
-    files = collect_inputs(inputs, [*config.exclude, *exclude], skip)
+    ignored: list[Path] = []
+    files = collect_inputs(inputs, [*config.exclude, *exclude], skip, ignored)
 
     store = ResultStore(out, create=True)
     try:
@@ -224,6 +269,7 @@ def run_batch(
         len(files),
         executor=executor.name,
         workers=executor.workers,
+        ignored=len(ignored),
     )
     done, sniffed = store.known()
     counter = {"done": 0}

@@ -28,7 +28,7 @@ from typing import Any
 from iondyn.errors import IondynError
 from iondyn.pipeline.analyzer import AnalysisOutcome, Analyzer, ParameterRow, Setting
 from iondyn.pipeline.analyzer import parameter_rows as rows_of
-from iondyn.pipeline.kinds import sniffed_kind
+from iondyn.pipeline.kinds import sniffed_score
 
 __all__ = ["ANALYZER", "analyze_impedance"]
 
@@ -71,8 +71,9 @@ _UNITS = {
 
 
 def sniff_impedance(path: Path) -> float:
-    """0.9 when :func:`iondyn.io.detect.sniff_kind` recognises an impedance file."""
-    return 0.9 if sniffed_kind(path) == "impedance" else 0.0
+    """The impedance score of :func:`iondyn.io.sniff.kind_evidence` (1.0 for an instrument
+    layout, 0.95 for named frequency and impedance columns, 0.6 for bare f, Z′, Z″ columns)."""
+    return sniffed_score(path, "impedance")
 
 
 def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcome:

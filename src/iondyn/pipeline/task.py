@@ -50,8 +50,8 @@ class FileTask:
     timeout: float | None = None
 
     def settings_hash(self, kind: str) -> str:
-        if kind == UNKNOWN_KIND:
-            return settings_hash(UNKNOWN_KIND, {}, UNKNOWN_VERSION)
+        if kind == UNKNOWN_KIND or kind not in self.analyzers:
+            return settings_hash(kind, {}, UNKNOWN_VERSION)
         return settings_hash(kind, self.settings[kind], self.analyzers[kind].version)
 
 
@@ -100,7 +100,7 @@ def _worker_name() -> str:
 
 
 def _base(task: FileTask, kind: str) -> dict[str, Any]:
-    settings = {} if kind == UNKNOWN_KIND else task.settings[kind]
+    settings = task.settings.get(kind, {})
     return {
         "path": task.path,
         "sha256": task.sha256,
@@ -156,7 +156,9 @@ def run_task(task: FileTask) -> FileRecord:
                 try:
                     kind = detect_kind(task.path, task.analyzers)
                 except (IondynError, OSError) as exc:
-                    return _error(task, UNKNOWN_KIND, exc, time.perf_counter() - start)
+                    # a kind recognised without an analyzer (a spectrum image) is stored as such
+                    known = getattr(exc, "kind", None) or UNKNOWN_KIND
+                    return _error(task, known, exc, time.perf_counter() - start)
             analyzer = task.analyzers[kind]
             sha, _ = file_sha256(task.path)
             if sha != task.sha256:
