@@ -76,6 +76,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="first",
         help="first-order (Debye), general-order, or a Gaussian distribution of Ea per peak",
     )
+    tau = fit.add_mutually_exclusive_group()
+    tau.add_argument(
+        "--tau0",
+        metavar="S[,S...]",
+        help="hold τ0 fixed (s): one value for every peak, or one per peak in order of Tm "
+        "('free' leaves a peak free; a list sets K); first or gaussian kinetics",
+    )
+    tau.add_argument(
+        "--frequency-factor",
+        metavar="PER_S[,...]",
+        help="hold the frequency factor s = 1/τ0 fixed (1/s), like --tau0",
+    )
+    tau.add_argument(
+        "--shared-tau0", action="store_true", help="fit one τ0 shared by all peaks of a curve"
+    )
     fit.add_argument("--t0", type=float, help="start of heating in K (default: first point)")
     fit.add_argument("--tmin", type=float, help="lowest temperature analysed (K)")
     fit.add_argument("--tmax", type=float, help="highest temperature analysed (K)")
@@ -187,9 +202,60 @@ def _ea(m: dict[str, Any] | None) -> str:
 
 
 # ---------------------------------------------------------------------- fit
+def _fixed_values(text: str | None, option: str) -> float | list[float | None] | None:
+    """``--tau0``/``--frequency-factor``: one positive number, or a comma-separated list of
+    positive numbers and ``free`` (one per peak)."""
+    from iondyn.errors import InputError
+
+    if text is None:
+        return None
+    values: list[float | None] = []
+    for item in text.split(","):
+        item = item.strip()
+        if item.lower() == "free":
+            values.append(None)
+            continue
+        try:
+            v = float(item)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and v > 0):
+            raise InputError(f"{option} takes positive numbers or 'free', not {item!r}")
+        values.append(v)
+    if len(values) == 1:
+        if values[0] is None:
+            raise InputError(f"{option} free leaves nothing fixed: omit {option}")
+        return values[0]
+    return values
+
+
+def _tau0_cell(p: dict[str, Any]) -> str:
+    status = p.get("tau0_status", "free")
+    if status == "fixed":
+        return f"{p['tau0_s']:.3e} (fixed)"
+    spread = f"×/÷ {math.exp(min(p['ln_tau0_err'], 700)):.3g}"
+    return f"{p['tau0_s']:.3e} ({spread}{', shared' if status == 'shared' else ''})"
+
+
+def _tau0_line(fit) -> str | None:
+    t = fit.tau0
+    if t.get("mode") == "fixed":
+        ids = ", ".join(str(i) for i in t["fixed_peaks"])
+        return f"  τ0 held fixed for peak(s) {ids}: their errors assume it exact"
+    if t.get("mode") == "shared":
+        err = value_with_error(t["ln_tau0"], t["ln_tau0_err"])
+        return (
+            f"  one τ0 shared by all peaks: τ0 = {t['tau0_s']:.4e} s (ln τ0 = {err}), "
+            f"s = 1/τ0 = {t['frequency_factor_per_s']:.4e} /s"
+        )
+    return None
+
+
 def run_fit(args: argparse.Namespace) -> int:
     from iondyn.tsdc import TSDCFitter
 
+    tau0 = _fixed_values(args.tau0, "--tau0")
+    freq = _fixed_values(args.frequency_factor, "--frequency-factor")
     curves = _read(args)
     fitter = TSDCFitter(
         n_peaks=args.n_peaks,
@@ -202,6 +268,9 @@ def run_fit(args: argparse.Namespace) -> int:
         sign=args.sign,
         width_test=not args.no_width_test,
         random_state=args.seed,
+        tau0_s=tau0,
+        frequency_factor_per_s=freq,
+        shared_tau0=args.shared_tau0,
     )
     result = fitter.fit(curves)
     heating = _heating_rate_over_fits(result)
@@ -233,8 +302,8 @@ def run_fit(args: argparse.Namespace) -> int:
                     p["id"],
                     value_with_error(p["Tm_K"], p["Tm_K_err"]),
                     value_with_error(p["Ea_eV"], p["Ea_eV_err"]),
-                    f"{p['tau0_s']:.3e} (×/÷ {math.exp(min(p['ln_tau0_err'], 700)):.3g})",
-                    f"{p['corr_Ea_ln_tau0']:+.4f}",
+                    _tau0_cell(p),
+                    "-" if p.get("tau0_status") == "fixed" else f"{p['corr_Ea_ln_tau0']:+.4f}",
                     value_with_error(p["P0"], p["P0_err"]),
                     _ea(m.get("initial_rise")),
                     _ea(m.get("bucci_fieschi")),
@@ -242,6 +311,9 @@ def run_fit(args: argparse.Namespace) -> int:
             )
         header = ["peak", "Tm (K)", "Ea (eV)", "τ0 (s)", "r(Ea,lnτ0)", "P0", "Ea IR", "Ea BF"]
         print("  " + format_table(rows, header).replace("\n", "\n  "))
+        line = _tau0_line(fit)
+        if line:
+            print(line)
         extra = [p for p in fit.peaks if "sigma_E_eV" in p or "order" in p]
         for p in extra:
             if "sigma_E_eV" in p:

@@ -6,9 +6,13 @@ says so), :class:`iondyn.tsdc.TSDCFitter` decomposes it (K by BIC by default) an
 initial-rise and Bucci–Fieschi methods per peak.
 
 Parameter rows: item ``peak <id>`` with ``Ea_eV``, ``tau0_s``, ``Tm_K``, ``P0`` (in the
-file's charge unit), widths, heights and the methods' ``initial_rise_Ea_eV`` /
-``bucci_fieschi_Ea_eV``; item ``fit`` with the quality numbers; item ``curve`` with
-``beta_K_per_s`` and ``T0_K``.
+file's charge unit), widths, heights, ``frequency_factor_per_s`` and the methods'
+``initial_rise_Ea_eV`` / ``bucci_fieschi_Ea_eV``; item ``fit`` with the quality numbers; item
+``curve`` with ``beta_K_per_s``, ``T0_K`` and, when τ0 was shared, ``tau0_s`` with its error.
+
+``tau0_s`` / ``frequency_factor_per_s`` hold τ0 fixed for every relaxation, ``shared_tau0``
+fits one τ0 for all of them (:mod:`iondyn.tsdc.constraints`; they exclude each other, and a
+file analysed with two of them is an error that says so).
 
 The imports are guarded: a build without :mod:`iondyn.tsdc` records every TSDC file as an
 error ("TSDC analysis not available in this build") instead of failing the batch.
@@ -23,7 +27,7 @@ from typing import Any
 from iondyn.errors import InputError, IondynError
 from iondyn.pipeline.analyzer import AnalysisOutcome, Analyzer, ParameterRow, Setting
 from iondyn.pipeline.analyzer import parameter_rows as rows_of
-from iondyn.pipeline.kinds import sniffed_kind
+from iondyn.pipeline.kinds import sniffed_score
 
 __all__ = ["ANALYZER", "analyze_tsdc"]
 
@@ -47,14 +51,33 @@ SETTINGS = {
     "tmin_K": Setting("float", None, "lowest temperature analysed", unit="K", positive=True),
     "tmax_K": Setting("float", None, "highest temperature analysed", unit="K", positive=True),
     "methods": Setting("bool", True, "initial rise and Bucci–Fieschi per peak"),
+    "tau0_s": Setting(
+        "float",
+        None,
+        "τ0 held fixed for every relaxation (first/gaussian)",
+        unit="s",
+        positive=True,
+    ),
+    "frequency_factor_per_s": Setting(
+        "float", None, "frequency factor s = 1/τ0 held fixed", unit="1/s", positive=True
+    ),
+    "shared_tau0": Setting("bool", False, "one τ0 shared by all relaxations of a curve"),
 }
 
-_UNITS = {"Ea_eV": "eV", "tau0_s": "s", "Tm_K": "K", "fwhm_K": "K", "tau_at_Tm_s": "s"}
+_UNITS = {
+    "Ea_eV": "eV",
+    "tau0_s": "s",
+    "Tm_K": "K",
+    "fwhm_K": "K",
+    "tau_at_Tm_s": "s",
+    "frequency_factor_per_s": "1/s",
+}
 
 
 def sniff_tsdc(path: Path) -> float:
-    """0.8 for a numeric table whose first column is named like a temperature."""
-    return 0.8 if sniffed_kind(path) == "tsdc" else 0.0
+    """The TSDC score of :func:`iondyn.io.sniff.kind_evidence` (0.8 for a numeric table whose
+    first column is named like a temperature)."""
+    return sniffed_score(path, "tsdc")
 
 
 def analyze_tsdc(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcome:
@@ -88,6 +111,9 @@ def analyze_tsdc(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcome:
         tmin=settings.get("tmin_K"),
         tmax=settings.get("tmax_K"),
         methods=settings.get("methods", True),
+        tau0_s=settings.get("tau0_s"),
+        frequency_factor_per_s=settings.get("frequency_factor_per_s"),
+        shared_tau0=settings.get("shared_tau0", False),
     )
     fit = fitter.fit(curve)[0]
     doc = fit.to_dict(include_curves=True)
@@ -107,6 +133,9 @@ def analyze_tsdc(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcome:
                         item, f"{method}_Ea_eV", res.get("Ea_eV"), res.get("Ea_eV_err"), "eV"
                     )
                 )
+    if fit.tau0.get("mode") == "shared":
+        t = fit.tau0
+        rows.append(ParameterRow("curve", "tau0_s", t["tau0_s"], t["tau0_s_err"], "s"))
     rows += rows_of("fit", doc["quality"])
     return AnalysisOutcome("tsdc", doc, rows, curves, list(fit.warnings), n_spectra=1)
 
@@ -131,7 +160,7 @@ def tsdc_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
 ANALYZER = Analyzer(
     kind="tsdc",
     description="TSDC decomposition into relaxations (SAEM) with initial rise and Bucci–Fieschi",
-    version="1",
+    version="2",
     sniff=sniff_tsdc,
     analyze=analyze_tsdc,
     figures=tsdc_figures,

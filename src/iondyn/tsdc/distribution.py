@@ -15,6 +15,10 @@ classical TSDC inversion: Müller, Appl. Phys. 17, 265 (1978); Sauer & Avakian, 
 5128 (1992)). λ minimises generalised cross-validation of the unconstrained problem (Golub,
 Heath & Wahba, Technometrics 21, 215 (1979)). With ``tau0="auto"`` the common τ0 is the one
 whose kernel gives the lowest GCV score (grid in ln τ0, then golden-section refinement).
+
+:func:`gaussian_from_peak` turns the position and width of a peak into the mean and width of a
+Gaussian g(Ea) for plausible (vibrational) τ0, the values the width warning of the fitter
+proposes.
 """
 
 from __future__ import annotations
@@ -28,19 +32,85 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize_scalar, nnls
 
 from iondyn.errors import DataError, InputError
-from iondyn.tsdc.model import K_B_EV, first_order_current
+from iondyn.tsdc.model import K_B_EV, first_order_current, peak_energy
+from iondyn.tsdc.shape import relative_width
 
-__all__ = ["EaDistribution", "ea_distribution", "energy_at_peak"]
+__all__ = [
+    "EA_PLAUSIBLE_EV",
+    "TAU0_PLAUSIBLE_S",
+    "TAU0_REFERENCE_S",
+    "EaDistribution",
+    "ea_distribution",
+    "energy_at_peak",
+    "gaussian_from_peak",
+]
+
+#: vibrational pre-exponential factors (s): inverse lattice/phonon frequencies 1e11–1e14 Hz
+TAU0_PLAUSIBLE_S = (1e-14, 1e-11)
+#: the τ0 a proposal refers to (also the default of the g(Ea) inversion)
+TAU0_REFERENCE_S = 1e-13
+#: activation energies (eV) a proposal may contain: dipolar and ionic relaxations and traps
+EA_PLAUSIBLE_EV = (0.05, 3.0)
+
+_FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 def energy_at_peak(Tm: np.ndarray, tau0: float, beta: float) -> np.ndarray:
-    """Ea of the first-order peak at Tm for given τ0 and β (peak equation solved for Ea by
-    fixed-point iteration of Ea = kTm·ln(kTm²/(β Ea τ0)))."""
-    Tm = np.asarray(Tm, float)
-    ea = 30.0 * K_B_EV * Tm
-    for _ in range(50):
-        ea = K_B_EV * Tm * np.log(K_B_EV * Tm * Tm / (beta * ea * tau0))
-    return ea
+    """Ea of the first-order peak at Tm for given τ0 and β: the peak equation
+    Ea = kTm·ln(kTm²/(β Ea τ0)) solved in closed form (:func:`iondyn.tsdc.model.peak_energy`)."""
+    return peak_energy(np.asarray(Tm, float), np.log(float(beta) * float(tau0)))
+
+
+def gaussian_from_peak(
+    Tm: float,
+    fwhm: float,
+    beta: float,
+    tau0_range: tuple[float, float] = TAU0_PLAUSIBLE_S,
+    tau0_ref: float = TAU0_REFERENCE_S,
+    ea_bounds: tuple[float, float] = EA_PLAUSIBLE_EV,
+    n_tau0: int = 31,
+) -> dict[str, Any] | None:
+    r"""Mean Ē and width σ_E of a Gaussian g(Ea) with a common τ0 that puts a distributed
+    peak at ``Tm`` (K) with full width ``fwhm`` (K), for τ0 in ``tau0_range`` (β in K/s).
+
+    Ē follows from the peak condition τ(Tm) = kTm²/(βĒ) at the maximum,
+    Ē = kTm W0(Tm/(βτ0)); σ_E from the excess of the width over the first-order width
+    W1 = Tm·w(Ē/kTm) (:func:`iondyn.tsdc.shape.relative_width`), the spread of Tm along the
+    distribution being dTm/dE = (Tm/Ē)(kTm + Ē)/(2kTm + Ē) (the peak condition at fixed τ0):
+
+    .. math:: W^2 = W_1^2 + \left[2.355\,\sigma_E\,\frac{T_m}{\bar E}
+              \frac{kT_m + \bar E}{2kT_m + \bar E}\right]^2
+
+    (van Turnhout, *Thermally Stimulated Discharge of Polymer Electrets* (1975), ch. 3; for
+    the distribution of REFERENCE case T2, Ē = 0.5 eV, σ = 0.05 eV, τ0 = 1e−13 s, this gives
+    0.493 eV and 0.050 eV). τ0 on a log grid over the range are kept where Ē lies within
+    ``ea_bounds``, W > W1 and σ_E ≤ Ē/2 (g negligible at E ≤ 0). Returns ``Ea_eV``,
+    ``sigma_E_eV`` at ``tau0_ref`` (or the kept τ0 nearest to it, ``tau0_s``) and the ranges
+    ``Ea_eV_range``, ``sigma_E_eV_range``, ``tau0_range_s`` over the kept τ0; ``None`` when no
+    τ0 of the range gives physical values.
+    """
+    if not (np.isfinite(Tm) and np.isfinite(fwhm) and Tm > 0 and fwhm > 0 and beta > 0):
+        return None
+    ln_tau = np.linspace(np.log(tau0_range[0]), np.log(tau0_range[1]), int(n_tau0))
+    ln_tau = np.union1d(ln_tau, [np.log(tau0_ref)])
+    ea = peak_energy(np.full(ln_tau.size, float(Tm)), np.log(beta) + ln_tau)
+    kt = K_B_EV * Tm
+    w1 = Tm * relative_width(ea / kt)
+    spread = np.sqrt(np.maximum(fwhm * fwhm - w1 * w1, 0.0))
+    dtm_de = (Tm / ea) * (kt + ea) / (2.0 * kt + ea)
+    sigma = spread / (_FWHM_PER_SIGMA * dtm_de)
+    ok = (ea >= ea_bounds[0]) & (ea <= ea_bounds[1]) & (fwhm > w1) & (sigma <= 0.5 * ea)
+    if not np.any(ok):
+        return None
+    i = int(np.argmin(np.where(ok, np.abs(ln_tau - np.log(tau0_ref)), np.inf)))
+    return {
+        "Ea_eV": float(ea[i]),
+        "sigma_E_eV": float(sigma[i]),
+        "tau0_s": float(np.exp(ln_tau[i])),
+        "Ea_eV_range": [float(ea[ok].min()), float(ea[ok].max())],
+        "sigma_E_eV_range": [float(sigma[ok].min()), float(sigma[ok].max())],
+        "tau0_range_s": [float(np.exp(ln_tau[ok].min())), float(np.exp(ln_tau[ok].max()))],
+    }
 
 
 @dataclass

@@ -7,7 +7,9 @@
    (Levenberg–Marquardt) on all peaks and the background together; K fixed or chosen by BIC;
 2. optionally a refit with general-order or Gaussian-distributed-Ea components
    (:mod:`iondyn.tsdc.kinetics`);
-3. the width test (first-order fits), the physical parameters with delta-method errors
+3. optionally a refit with τ0 (s = 1/τ0) held fixed or shared by all peaks
+   (:mod:`iondyn.tsdc.constraints`);
+4. the width test (first-order fits), the physical parameters with delta-method errors
    (:mod:`iondyn.tsdc.result`) and, per peak, initial rise and Bucci–Fieschi on the curve
    cleaned of the other peaks and of the background (:mod:`iondyn.tsdc.methods`).
 
@@ -29,9 +31,18 @@ from iondyn.errors import DataError, FitError, InputError
 from iondyn.saem import SAEM
 from iondyn.saem.components.base import window_bounds
 from iondyn.tsdc.components import TSDCFirstOrder, TSDCGaussianEa, TSDCGeneralOrder
-from iondyn.tsdc.heating_rate import heating_rate_method
-from iondyn.tsdc.kinetics import gaussian_starts, general_starts, refit, width_test
+from iondyn.tsdc.constraints import Tau0Constraint, apply_to_peaks, constrained_refit
+from iondyn.tsdc.heating_rate import heating_rate_from_fits
+from iondyn.tsdc.kinetics import (
+    gaussian_starts,
+    general_starts,
+    plausible,
+    refit,
+    width_test,
+    width_warning,
+)
 from iondyn.tsdc.methods import bucci_fieschi, initial_rise
+from iondyn.tsdc.prepare import Prepared, heating_rates, prepare_curve
 from iondyn.tsdc.result import TSDCFit, TSDCResult, derive_peaks
 
 __all__ = ["BACKGROUNDS", "KINETICS", "TSDCFitter", "heating_rate_from_fits"]
@@ -40,15 +51,6 @@ KINETICS = ("first", "general", "gaussian")
 BACKGROUNDS = ("none", "constant", "linear", "exponential", "exponential-offset")
 #: τ0 above this (s) is far from vibrational time scales for a single Debye relaxation
 TAU0_IMPLAUSIBLE = 1e-6
-
-
-@dataclass
-class _Prepared:
-    spectrum: Spectrum
-    beta: float
-    sign: int
-    unit: str
-    notes: list[str]
 
 
 @dataclass
@@ -65,6 +67,12 @@ class TSDCFitter:
     Bucci–Fieschi per peak. ``n_starts``, ``n_refine``, ``em_max_iter`` and ``random_state``
     go to the SAEM engine (defaults chosen as the cheapest that kept 40/40 successes on seven
     synthetic test sets, up to four overlapping peaks; see docs/tsdc.md).
+
+    τ0 (first-order and Gaussian-Ea kinetics; :mod:`iondyn.tsdc.constraints`): ``tau0_s``
+    holds it fixed, one value in s for every peak or a list with one per peak in order of Tm
+    (``None`` leaves that peak free; a list fixes K = its length); ``frequency_factor_per_s``
+    gives s = 1/τ0 instead; ``shared_tau0`` fits one τ0 common to all peaks of a curve. The
+    three exclude each other. K and the width test use the free decomposition.
     """
 
     beta: float | Sequence[float] | None = None
@@ -82,6 +90,9 @@ class TSDCFitter:
     n_refine: int = 1
     em_max_iter: int = 20
     random_state: int = 0
+    tau0_s: float | Sequence[float | None] | None = None
+    frequency_factor_per_s: float | Sequence[float | None] | None = None
+    shared_tau0: bool = False
 
     def __post_init__(self) -> None:
         if self.kinetics not in KINETICS:
@@ -96,49 +107,24 @@ class TSDCFitter:
             raise InputError("sign must be 'auto', 'positive' or 'negative'")
         if self.t0 is not None and not self.t0 > 0:
             raise InputError(f"t0 must be a positive temperature in K, got {self.t0}")
+        self._tau0 = Tau0Constraint.from_options(
+            self.tau0_s, self.frequency_factor_per_s, bool(self.shared_tau0)
+        )
+        if self._tau0.active and self.kinetics == "general":
+            raise InputError("a fixed or shared τ0 needs kinetics 'first' or 'gaussian'")
+        listed = self._tau0.n_listed
+        if listed is not None:
+            if self.n_peaks == "auto":
+                self.n_peaks = listed
+            elif self.n_peaks != listed:
+                raise InputError(f"{listed} τ0 values given for n_peaks = {self.n_peaks}")
 
     # ------------------------------------------------------------------ preparation
     def _betas(self, curves: Sequence[TSDCCurve]) -> list[float]:
-        if self.beta is None:
-            given: list[float | None] = [c.beta_K_per_s for c in curves]
-        elif np.ndim(self.beta) == 0:
-            given = [float(self.beta)] * len(curves)  # type: ignore[arg-type]
-        else:
-            given = [float(b) for b in self.beta]  # type: ignore[union-attr]
-            if len(given) != len(curves):
-                raise InputError(f"{len(given)} heating rates given for {len(curves)} curves")
-        out = []
-        for c, b in zip(curves, given):
-            if b is None:
-                raise InputError("no heating rate: give beta (K/s)", path=c.source)
-            if not (np.isfinite(b) and b > 0):
-                raise InputError(f"the heating rate must be positive, got {b} K/s", c.source)
-            out.append(float(b))
-        return out
+        return heating_rates(self.beta, curves)
 
-    def _prepare(self, curve: TSDCCurve, beta: float) -> _Prepared:
-        T, J = curve.temperature_K, curve.current
-        src = curve.source
-        lo = -np.inf if self.tmin is None else self.tmin
-        hi = np.inf if self.tmax is None else self.tmax
-        keep = (T >= lo) & (T <= hi)
-        T, J = T[keep], J[keep]
-        if T.size < 5:
-            raise DataError(f"fewer than 5 points between {self.tmin} and {self.tmax} K", src)
-        if self.t0 is not None and self.t0 > T[0]:
-            raise InputError(f"t0 = {self.t0} K lies above the first temperature {T[0]} K", src)
-        if not np.any(J != 0):
-            raise DataError("the current is zero everywhere", path=src)
-        notes = list(curve.metadata.get("warnings", []))
-        sign = 1
-        if self.sign == "negative" or (self.sign == "auto" and -J.min() > J.max()):
-            sign = -1
-            notes.append(
-                "the current is negative-going: its sign was flipped for the analysis "
-                "(P0 and areas are magnitudes)"
-            )
-        spec = Spectrum(T, sign * J, None, src, curve.index, "K", curve.current_unit)
-        return _Prepared(spec, beta, sign, curve.current_unit, notes)
+    def _prepare(self, curve: TSDCCurve, beta: float) -> Prepared:
+        return prepare_curve(curve, beta, self.tmin, self.tmax, self.t0, self.sign)
 
     def _engine(self, t0: float, n_peaks: int | str) -> SAEM:
         return SAEM(
@@ -206,7 +192,7 @@ class TSDCFitter:
                 break
             for i, f in enumerate(fits):
                 bic = f.quality["bic"]
-                ok = _plausible(f)
+                ok = plausible(f)
                 tables[i].append(
                     {"n_peaks": k, "bic": bic, "converged": f.converged, "eligible": ok}
                 )
@@ -222,13 +208,18 @@ class TSDCFitter:
             f.bic_table = t
         return component, chosen
 
-    def _fit_group(self, prep: list[_Prepared], t0: float) -> list[TSDCFit]:
+    def _fit_group(self, prep: list[Prepared], t0: float) -> list[TSDCFit]:
         spectra = [p.spectrum for p in prep]
         if self.kinetics != "first" and self.n_peaks == "auto":
             component, fits = self._scan_k(spectra, t0)
             engine = self._engine(t0, 1)  # (the width test runs for first order only)
         else:
             engine, component, fits = self._decompose(spectra, t0, self.n_peaks)
+        free = fits
+        tau0: list[dict] = [{} for _ in fits]
+        if self._tau0.active:
+            betas = [p.beta for p in prep]
+            fits, tau0 = constrained_refit(engine, fits, spectra, component, betas, self._tau0)
         windows = [window_bounds(f.x[None]) for f in fits]
         methods = [
             [self._methods(f, j, component, p.beta, w, t0) for j in range(f.n_peaks)]
@@ -237,19 +228,23 @@ class TSDCFitter:
             for f, p, w in zip(fits, prep, windows)
         ]
         broad: list[list[dict]] = [[] for _ in fits]
-        if self.kinetics == "first" and self.width_test:
+        if self.kinetics == "first" and self.width_test:  # on the free decomposition
             suspects = [
-                i for i, (f, p) in enumerate(zip(fits, prep)) if self._suspect(f, p, methods[i])
+                i for i, (f, p) in enumerate(zip(free, prep)) if self._suspect(f, p, methods[i])
             ]
             if suspects:
                 found = width_test(
-                    engine, [fits[i] for i in suspects], [spectra[i] for i in suspects], t0
+                    engine,
+                    [free[i] for i in suspects],
+                    [spectra[i] for i in suspects],
+                    t0,
+                    betas=[prep[i].beta for i in suspects],
                 )
                 for i, w in zip(suspects, found):
                     broad[i] = w
         return [
             self._assemble(*args, t0)
-            for args in zip(fits, prep, windows, methods, [component] * len(fits), broad)
+            for args in zip(fits, prep, windows, methods, [component] * len(fits), broad, tau0)
         ]
 
     def fit_files(self, paths: Iterable[str | Path], **reader_options: Any) -> TSDCResult:
@@ -274,10 +269,13 @@ class TSDCFitter:
             "n_refine": self.n_refine,
             "em_max_iter": self.em_max_iter,
             "random_state": self.random_state,
+            "tau0_s": self.tau0_s,
+            "frequency_factor_per_s": self.frequency_factor_per_s,
+            "shared_tau0": bool(self.shared_tau0),
         }
 
     # ------------------------------------------------------------------ per curve
-    def _suspect(self, fit, prep: _Prepared, methods: list[dict]) -> bool:
+    def _suspect(self, fit, prep: Prepared, methods: list[dict]) -> bool:
         """Cheap screen before the (costlier) width test: an implausibly long τ0 or an
         initial-rise energy well above the fitted one on a peak's own flank."""
         from iondyn.tsdc.model import ln_beta_tau0_from_peak
@@ -327,9 +325,18 @@ class TSDCFitter:
         return out
 
     def _assemble(
-        self, fit, prep: _Prepared, window, methods, component, broad: list[dict], t0: float
+        self,
+        fit,
+        prep: Prepared,
+        window,
+        methods,
+        component,
+        broad: list[dict],
+        tau0: dict,
+        t0: float,
     ) -> TSDCFit:
         peaks = derive_peaks(fit, component, self.kinetics, prep.beta, window, t0)
+        tau0_summary = apply_to_peaks(peaks, tau0, prep.beta)
         warnings = list(prep.notes) + list(fit.warnings)
         bf_curves = {}
         for p, m in zip(peaks, methods):
@@ -338,7 +345,8 @@ class TSDCFitter:
                 if curve is not None:
                     bf_curves[p["id"]] = curve
                 p["methods"] = m
-            if self.kinetics == "first" and p["tau0_s"] > TAU0_IMPLAUSIBLE:
+            free_tau0 = p["tau0_status"] != "fixed"
+            if self.kinetics == "first" and free_tau0 and p["tau0_s"] > TAU0_IMPLAUSIBLE:
                 warnings.append(
                     f"peak {p['id']} (Tm = {p['Tm_K']:.1f} K): τ0 = {p['tau0_s']:.2g} s is far "
                     "longer than vibrational times (1e-14–1e-11 s) for one Debye relaxation; "
@@ -347,12 +355,7 @@ class TSDCFitter:
         for b in broad:
             p = peaks[b["id"] - 1]
             p["width_test"] = b
-            warnings.append(
-                f"peak {b['id']} (Tm = {p['Tm_K']:.1f} K) is wider than first-order kinetics "
-                f"allows: a Gaussian distribution of Ea (mean {b['Ea_eV']:.3f} eV, σ_E = "
-                f"{b['sigma_E_eV']:.3f} ± {b['sigma_E_eV_err']:.3f} eV) fits better "
-                f"(ΔBIC = {b['delta_bic']:.0f}); distributed Ea suspected (kinetics='gaussian')"
-            )
+            warnings.append(width_warning(b["id"], p["Tm_K"], b))
         q = fit.quality
         quality = {
             "r2": q["r2"],
@@ -380,28 +383,5 @@ class TSDCFitter:
             saem=fit,
             settings=self.settings(),
             bucci_fieschi_curves=bf_curves,
+            tau0=tau0_summary,
         )
-
-
-def _plausible(fit) -> bool:
-    """Every component is a peak of the curve: area above two standard errors, maximum inside
-    the measured range, narrower than the range and wider than 1.5 grid steps (the engine's
-    rule for K by BIC, applied to refitted shapes)."""
-    p = fit.peaks
-    span = fit.x[-1] - fit.x[0]
-    dx = float(np.median(np.diff(fit.x)))
-    err = np.where(np.isfinite(p["area_err"]), p["area_err"], np.inf)
-    ok = (p["area"] > 2.0 * err) & (p["center"] >= fit.x[0]) & (p["center"] <= fit.x[-1])
-    ok &= (p["fwhm"] < span) & (p["fwhm"] > 1.5 * dx)
-    return bool(np.all(ok))
-
-
-def heating_rate_from_fits(result: TSDCResult, peak_id: int = 1):
-    """The heating-rate method on the fitted Tm of peak ``peak_id`` in every curve
-    (:func:`iondyn.tsdc.methods.heating_rate_method`)."""
-    tm, beta = [], []
-    for f in result.fits:
-        if f.n_peaks >= peak_id:
-            tm.append(f.peaks[peak_id - 1]["Tm_K"])
-            beta.append(f.beta_K_per_s)
-    return heating_rate_method(np.array(tm), np.array(beta))

@@ -7,7 +7,7 @@ first-order peak τ0 exp(Ea/kTm) = kTm²/(β Ea) at every β, so ln(Tm²/β) is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,10 @@ import pandas as pd
 from iondyn.errors import InputError
 from iondyn.tsdc.model import K_B_EV
 
-__all__ = ["HeatingRateResult", "heating_rate_method", "straight_line"]
+if TYPE_CHECKING:  # pragma: no cover
+    from iondyn.tsdc.result import TSDCResult
+
+__all__ = ["HeatingRateResult", "heating_rate_from_fits", "heating_rate_method", "straight_line"]
 
 
 def straight_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float]:
@@ -97,3 +100,14 @@ def heating_rate_method(Tm: Any, beta: Any) -> HeatingRateResult:
     return HeatingRateResult(
         float(ea), float(se_b * K_B_EV), float(tau0), float(se_a), Tm, beta, float(r2), warnings
     )
+
+
+def heating_rate_from_fits(result: TSDCResult, peak_id: int = 1) -> HeatingRateResult:
+    """The heating-rate method on the fitted Tm of peak ``peak_id`` in every curve
+    (:func:`heating_rate_method`)."""
+    tm, beta = [], []
+    for f in result.fits:
+        if f.n_peaks >= peak_id:
+            tm.append(f.peaks[peak_id - 1]["Tm_K"])
+            beta.append(f.beta_K_per_s)
+    return heating_rate_method(np.array(tm), np.array(beta))

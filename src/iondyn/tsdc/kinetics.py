@@ -14,7 +14,13 @@ lowest cost:
 
 The width test compares BIC of the first-order and the distributed-Ea fit on the same points
 (at most ``max_points``, evenly subsampled); a peak whose σ_E is significant (> 3 standard
-errors) in a decomposition that lowers BIC by more than 10 triggers the warning.
+errors) in a decomposition that lowers BIC by more than 10 triggers the warning. The free
+distributed fit pins down the shape of the peak (maximum, width), not Ē: Ē and τ0 compensate
+almost exactly, and Ē of 2–5 eV with τ0 of 1e−30 s fit as well as the physical solution. The
+mean and width the warning proposes are therefore derived from the peak's maximum and width
+for vibrational τ0 (1e−14–1e−11 s) by the peak condition
+(:func:`iondyn.tsdc.distribution.gaussian_from_peak`) and bounded to 0.05–3 eV; when no such
+value exists the warning proposes none.
 """
 
 from __future__ import annotations
@@ -32,10 +38,18 @@ from iondyn.saem.model import take_rows
 from iondyn.saem.report import assemble_fits
 from iondyn.saem.result import SpectrumFit
 from iondyn.tsdc.components import TSDCFirstOrder, TSDCGaussianEa
+from iondyn.tsdc.distribution import EA_PLAUSIBLE_EV, TAU0_PLAUSIBLE_S, gaussian_from_peak
 from iondyn.tsdc.model import K_B_EV
 from iondyn.tsdc.shape import gamma_from_width, relative_width
 
-__all__ = ["gaussian_starts", "general_starts", "refit", "width_test"]
+__all__ = [
+    "gaussian_starts",
+    "general_starts",
+    "plausible",
+    "refit",
+    "width_test",
+    "width_warning",
+]
 
 _FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
@@ -155,10 +169,15 @@ def width_test(
     t0: float | None,
     max_points: int = 400,
     n_nodes: int = 32,
+    betas: Sequence[float] | None = None,
 ) -> list[list[dict]]:
     """For every curve, the peaks that a Gaussian distribution of Ea explains significantly
-    better than one first-order relaxation: dicts with ``id``, ``sigma_E_eV``,
-    ``sigma_E_eV_err``, ``Ea_eV`` and ``delta_bic`` (empty lists when none)."""
+    better than one first-order relaxation: dicts with ``id``, ``delta_bic``, the maximum
+    ``Tm_K`` and ``fwhm_K`` of the distributed peak, ``sigma_E_significance`` (σ_E over its
+    error in the free fit) and, with the heating rates ``betas`` (K/s), the proposal of
+    :func:`iondyn.tsdc.distribution.gaussian_from_peak` (``Ea_eV``, ``sigma_E_eV`` with
+    ``sigma_E_eV_err`` = σ_E times the free fit's relative error, ranges, ``tau0_s``; ``None``
+    values when no physical proposal exists). Empty lists when no peak is flagged."""
     if not fits:
         return []
     small = [_subsample(s, max_points) for s in spectra]
@@ -171,21 +190,70 @@ def width_test(
         gaussian_starts((0.6, 0.35, 0.2)),
     )
     out = []
-    for f1, fg in zip(first_order, dist):
+    for i, (f1, fg) in enumerate(zip(first_order, dist)):
         gain = f1.quality["bic"] - fg.quality["bic"]
         found = []
         if np.isfinite(gain) and gain > 10.0:
             for j in range(fg.n_peaks):
                 sg, err = fg.peaks["sigma_E"][j], fg.peaks["sigma_E_err"][j]
                 if np.isfinite(err) and sg > 3.0 * err and sg > 0.01 * fg.peaks["Ea"][j]:
-                    found.append(
-                        {
-                            "id": int(j + 1),
-                            "sigma_E_eV": float(sg),
-                            "sigma_E_eV_err": float(err),
-                            "Ea_eV": float(fg.peaks["Ea"][j]),
-                            "delta_bic": float(gain),
-                        }
-                    )
+                    tm, fwhm = float(fg.peaks["center"][j]), float(fg.peaks["fwhm"][j])
+                    row = {
+                        "id": int(j + 1),
+                        "delta_bic": float(gain),
+                        "Tm_K": tm,
+                        "fwhm_K": fwhm,
+                        "sigma_E_significance": float(sg / err),
+                        "Ea_eV": None,
+                        "sigma_E_eV": None,
+                        "sigma_E_eV_err": None,
+                        "tau0_s": None,
+                        "Ea_eV_range": None,
+                        "sigma_E_eV_range": None,
+                        "tau0_range_s": None,
+                    }
+                    prop = None if betas is None else gaussian_from_peak(tm, fwhm, betas[i])
+                    if prop is not None:
+                        row.update(prop)
+                        row["sigma_E_eV_err"] = prop["sigma_E_eV"] * float(err / sg)
+                    found.append(row)
         out.append(found)
     return out
+
+
+def width_warning(peak_id: int, tm: float, b: dict) -> str:
+    """The warning of a peak flagged by :func:`width_test`, with the proposed Gaussian g(Ea)
+    when a physical one exists."""
+    head = (
+        f"peak {peak_id} (Tm = {tm:.1f} K) is wider than first-order kinetics allows "
+        f"(a Gaussian distribution of Ea lowers BIC by {b['delta_bic']:.0f}, σ_E at "
+        f"{b['sigma_E_significance']:.0f} standard errors)"
+    )
+    lo, hi = TAU0_PLAUSIBLE_S
+    if b.get("Ea_eV") is None:
+        return (
+            f"{head}: too broad for first-order kinetics, and no Gaussian g(Ea) with a "
+            f"vibrational τ0 ({lo:.0e}–{hi:.0e} s) and Ea within {EA_PLAUSIBLE_EV[0]:g}–"
+            f"{EA_PLAUSIBLE_EV[1]:g} eV matches its position and width"
+        )
+    e_lo, e_hi = b["Ea_eV_range"]
+    t_lo, t_hi = b["tau0_range_s"]
+    return (
+        f"{head}: distributed Ea suspected; the peak condition gives a mean Ea of "
+        f"{b['Ea_eV']:.3f} eV and σ_E = {b['sigma_E_eV']:.3f} ± {b['sigma_E_eV_err']:.3f} eV "
+        f"for τ0 = {b['tau0_s']:.0e} s ({e_lo:.3f}–{e_hi:.3f} eV for τ0 = {t_lo:.0e}–"
+        f"{t_hi:.0e} s); fit with kinetics='gaussian' and τ0 fixed (tau0_s)"
+    )
+
+
+def plausible(fit) -> bool:
+    """Every component is a peak of the curve: area above two standard errors, maximum inside
+    the measured range, narrower than the range and wider than 1.5 grid steps (the engine's
+    rule for K by BIC, applied to refitted shapes)."""
+    p = fit.peaks
+    span = fit.x[-1] - fit.x[0]
+    dx = float(np.median(np.diff(fit.x)))
+    err = np.where(np.isfinite(p["area_err"]), p["area_err"], np.inf)
+    ok = (p["area"] > 2.0 * err) & (p["center"] >= fit.x[0]) & (p["center"] <= fit.x[-1])
+    ok &= (p["fwhm"] < span) & (p["fwhm"] > 1.5 * dx)
+    return bool(np.all(ok))

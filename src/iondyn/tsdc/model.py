@@ -45,6 +45,7 @@ __all__ = [
     "general_order_ln_beta_tau0",
     "ln_beta_tau0_from_peak",
     "log_temperature_integral",
+    "peak_energy",
     "peak_temperature",
     "relaxation_time",
     "scaled_e2",
@@ -90,6 +91,35 @@ def ln_beta_tau0_from_peak(Tm: np.ndarray, Ea: np.ndarray) -> np.ndarray:
     Tm = np.asarray(Tm, float)
     Ea = np.asarray(Ea, float)
     return _LN_K + 2.0 * np.log(Tm) - np.log(Ea) - Ea / (K_B_EV * Tm)
+
+
+def peak_energy(
+    Tm: np.ndarray, ln_bt: np.ndarray, derivatives: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Ea of the first-order peak at Tm for a given L = ln(βτ0), in closed form.
+
+    With γ = Ea/kTm the peak equation βτ0 = (kTm²/Ea) e^{−Ea/kTm} reads γ e^γ = Tm/(βτ0), so
+
+    .. math:: E_a = k T_m\, W_0\!\left(T_m e^{-L}\right), \qquad
+              \frac{\partial E_a}{\partial T_m} = k\gamma\,\frac{2+\gamma}{1+\gamma}, \qquad
+              \frac{\partial E_a}{\partial L} = -\frac{k T_m\,\gamma}{1+\gamma}
+
+    (W0 the principal Lambert W branch, two Newton steps on γ + ln γ = ln Tm − L polish it
+    and keep it finite where Tm e^{−L} overflows). With ``derivatives`` also returns the two
+    partial derivatives. Used to hold τ0 fixed or shared in fits.
+    """
+    Tm = np.asarray(Tm, float)
+    ln_z = np.log(Tm) - np.asarray(ln_bt, float)
+    gamma = np.real(special.lambertw(np.exp(np.minimum(ln_z, _EXP_MAX))))
+    gamma = np.maximum(gamma, 1e-300)
+    for _ in range(2):
+        gamma = gamma - (gamma + np.log(gamma) - ln_z) / (1.0 + 1.0 / gamma)
+        gamma = np.maximum(gamma, 1e-300)
+    ea = K_B_EV * Tm * gamma
+    if not derivatives:
+        return ea
+    ratio = gamma / (1.0 + gamma)
+    return ea, K_B_EV * gamma * (2.0 + gamma) / (1.0 + gamma), -K_B_EV * Tm * ratio
 
 
 def peak_temperature(Ea: np.ndarray, tau0: np.ndarray, beta: np.ndarray) -> np.ndarray:

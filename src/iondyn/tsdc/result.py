@@ -122,7 +122,8 @@ class TSDCFit:
 
     ``peaks`` holds one dict per relaxation (``Ea_eV``, ``tau0_s``, ``Tm_K``, ``P0`` with
     ``_err`` standard errors, ``corr_Ea_ln_tau0``, widths, heights, areas, and under
-    ``methods`` the initial-rise and Bucci–Fieschi results of that peak). ``P0`` is the
+    ``methods`` the initial-rise and Bucci–Fieschi results of that peak; ``tau0_status`` free |
+    fixed | shared and the frequency factor ``frequency_factor_per_s`` = 1/τ0). ``P0`` is the
     polarisation at ``T0_K`` in ``charge_unit``. ``saem`` is the underlying engine fit.
     """
 
@@ -142,6 +143,9 @@ class TSDCFit:
     settings: dict[str, Any] = field(default_factory=dict)
     #: Bucci–Fieschi points (T, τ) per peak id, for plots (not serialised)
     bucci_fieschi_curves: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: how τ0 was fitted: ``mode`` free | fixed | shared, the fixed values or the shared τ0
+    #: with its error (:func:`iondyn.tsdc.constraints.apply_to_peaks`)
+    tau0: dict[str, Any] = field(default_factory=lambda: {"mode": "free"})
 
     @property
     def n_peaks(self) -> int:
@@ -167,6 +171,7 @@ class TSDCFit:
             "background": self.background,
             "quality": self.quality,
             "warnings": list(self.warnings),
+            "tau0": self.tau0,
         }
         if self.bic_table:
             d["bic_table"] = self.bic_table
