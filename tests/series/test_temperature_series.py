@@ -96,7 +96,7 @@ def test_library_recovers_both_activation_energies(series_dir):
     assert len(df) == 16 and set(df["label"]) == {"bulk", "grain boundary"}
     d = res.to_dict()
     assert {p["label"] for p in d["processes"]} == {"bulk", "grain boundary"}
-    assert len(d["fits"]) == 8 and all(f["start"] in ("fresh", "warm") for f in d["fits"])
+    assert len(d["fits"]) == 8 and all(f["start"] == "series" for f in d["fits"])
 
 
 def test_cli_manifest_in_celsius_json_and_plot(series_dir, tmp_path, capsys):
@@ -180,7 +180,7 @@ def test_thermal_shift_and_warm_start_reach_the_neighbours_optimum():
     started at the truth (relative 1e-6)."""
     from iondyn.eis.autofit import AutoFitter
     from iondyn.eis.fit import CircuitFitter
-    from iondyn.series.temperature import _thermal_shift, _warm_fit
+    from iondyn.series.point_fits import _thermal_shift, _warm_fit
 
     p300, p350 = pellet_params(300.0), pellet_params(350.0)
     s300 = simulate_spectrum(CIRCUIT, p300, noise=0.01, seed=1)

@@ -79,6 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="T,...",
         help="temperatures (K) at which σ is reported from the Arrhenius fits (default 298.15)",
     )
+    parser.add_argument(
+        "--model",
+        choices=("series", "per-spectrum"),
+        default="series",
+        help="one circuit for the whole series, chosen by the summed BIC (default), or each "
+        "spectrum's own",
+    )
     parser.add_argument("--format", metavar="NAME", help="force a file reader (see eis read)")
     parser.add_argument("--plot", metavar="OUT.png", help="write the Arrhenius plot")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -185,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
         fmin=args.fmin,
         fmax=args.fmax,
         at_K=at_k,
+        model=args.model,
     )
     plots: list[str] = []
     if args.plot:
@@ -213,6 +221,21 @@ def _print(result: Any) -> None:
     ]
     print(format_table(rows, ["T / K", "file", "circuit", "start", "χ²_red"]))
     print()
+    if result.circuit_table:
+        rows = [
+            [
+                r["circuit"],
+                r.get("n_temperatures", "-"),
+                r.get("n_well_determined", "-"),
+                f"{r['bic_sum']:.1f}",
+                "yes" if r.get("eligible") else "no",
+                "<-" if r.get("chosen") else "",
+            ]
+            for r in result.circuit_table
+        ]
+        header = ["series circuit", "temperatures", "well determined", "Σ BIC", "eligible", ""]
+        print(format_table(rows, header))
+        print()
     rows = []
     for p in result.processes:
         a = p.arrhenius

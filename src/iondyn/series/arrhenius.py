@@ -10,7 +10,9 @@ Three conventions, all linear in 1/(k_B T) after taking logarithms:
 Weighted least squares on y = ln(value) against x = 1/(k_B T) with weights 1/δy², δy = δv/v
 (relative errors of the values); without errors all points weigh the same and the covariance is
 scaled by the residual variance. With errors, the covariance is scaled by χ²/dof only when the
-scatter exceeds the errors (χ²/dof > 1), so reported errors never shrink below the data's.
+scatter exceeds the errors (χ²/dof > 1), so reported errors never shrink below the data's;
+points that do not lie on one line within their errors (χ² test, p < 0.01) are a warning that
+names the furthest ones.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2 as chi2_dist
 
 from iondyn.constants import K_B_EV
 from iondyn.errors import DataError
@@ -99,6 +102,10 @@ class ArrheniusFit:
         return df
 
 
+#: p-value of the χ² test below which the points are not on one Arrhenius line.
+OFF_LINE_P = 0.01
+
+
 def fit_arrhenius(
     T_K: np.ndarray,
     values: np.ndarray,
@@ -151,10 +158,17 @@ def fit_arrhenius(
             cov = cov * np.nan
     elif dof > 0 and chi2_red > 1.0:
         cov = cov * chi2_red
-        if chi2_red > 4.0:
+        p_value = float(chi2_dist.sf(chi2, dof))
+        if p_value < OFF_LINE_P:
+            z = np.sqrt(w) * resid
+            worst = np.argsort(-np.abs(z))[: min(3, T.size)]
+            named = ", ".join(f"{T[i]:.5g} K (z = {z[i]:+.1f})" for i in worst if abs(z[i]) > 2)
             warnings.append(
-                f"scatter exceeds the errors (χ²/dof = {chi2_red:.1f}): curvature or a change "
-                "of mechanism? errors scaled up"
+                f"the points do not lie on one Arrhenius line within their errors (χ²/dof = "
+                f"{chi2_red:.1f}, p = {p_value:.1g}"
+                + (f"; furthest: {named}" if named else "")
+                + "): curvature, a change of mechanism or a process mixed up with another? "
+                "errors scaled up"
             )
     sign = _SIGN[convention]
     ea = sign * coef[1]

@@ -1,29 +1,34 @@
-"""Temperature series of impedance spectra: automatic fits, process tracking, Arrhenius laws.
+"""Temperature series of impedance spectra: one circuit, process tracking, Arrhenius laws.
 
 For spectra measured at temperatures T₁ < T₂ < … (``iondyn eis series``):
 
-1. Every spectrum is fitted in temperature order (lowest first) by
-   :class:`iondyn.eis.autofit.AutoFitter` (no initial guesses). From the second one on, the
-   previous spectrum's circuit is also fitted (a *warm* start), from the better (lower χ²) of
+1. Every spectrum is fitted by :class:`iondyn.eis.autofit.AutoFitter` (no initial guesses),
+   which also fits every candidate circuit and reports its BIC.
+2. **One circuit for the series** (``model="series"``, the default;
+   :mod:`iondyn.series.selection`): the candidate with the lowest BIC summed over the
+   temperatures among those well determined at most of them; without its series resistance
+   when R∞ is undetermined at most temperatures and that lowers the summed BIC. It is then
+   fitted at every temperature, in temperature order, from the better (lower χ²) of
 
-   * the SAEM decomposition of this spectrum (``AutoFitter.fit(spectrum, circuit=prev)``), and
+   * the SAEM decomposition of this spectrum (``AutoFitter.fit(spectrum, circuit=…)``), and
    * the neighbour's parameters moved by a thermal shift s: a thermally activated R‖C arc obeys
      Z_T(ω) ≈ s · Z_prev(s ω) (R → sR at constant C, τ → sτ), so s is the value on a
      logarithmic grid that minimises Σ |ln Z(ω) − ln(s Z_prev(s ω))|² and the start has
      R_k → s R_k, Q_k → Q_k s^(n_k − 1) (constant C = (R^(1−n) Q)^(1/n)).
 
-   The fresh and the warm fit are compared by BIC = 2N ln(χ²/2N) + k ln 2N (N frequencies,
-   k free parameters); the lower one is kept (the same circuit: the lower χ²).
-2. Processes are labelled by :func:`iondyn.eis.solid.interpret` (capacitance ranges after
-   Irvine, Sinclair & West, Adv. Mater. 2, 132 (1990)). A process is tracked across the
-   temperatures by its label; when one spectrum has several arcs with the same label they are
-   told apart by their τ order ("grain boundary", "grain boundary 2", … from the fastest). The
-   leads' resistance ("series resistance (R∞)") and blocking electrodes carry no conductivity
-   and are not tracked.
-3. Per process with at least :data:`MIN_TEMPERATURES` temperatures,
+   ``model="per-spectrum"`` keeps each spectrum's own BIC choice (with the same warm start,
+   kept only when it lowers the BIC).
+3. **Processes are followed by continuity** of τ(T) along an Arrhenius line and of C
+   (:mod:`iondyn.series.tracking`), and labelled on the series by their capacitance ratio
+   (bulk = smallest capacitance, grain boundary = the next; Irvine, Sinclair & West, Adv.
+   Mater. 2, 132 (1990)). The leads' R∞ and blocking electrodes carry no conductivity and are
+   not tracked, except R∞ as "bulk (high-frequency intercept)" when no arc is the bulk.
+4. Per process with at least :data:`MIN_TEMPERATURES` temperatures,
    σT = A exp(−Ea/k_B T) is fitted by :func:`iondyn.series.fit_arrhenius` with the σ standard
-   errors as weights (σ = L/(R A)); σ at the requested temperatures comes from the fit with its
-   error from the full covariance of (ln A, Ea).
+   errors as weights (σ = L/(R A)); points that do not lie on one Arrhenius line (χ² test)
+   are a warning naming them; σ at the requested temperatures comes from the fit with its
+   error from the full covariance of (ln A, Ea), and an extrapolation beyond the measured
+   range says so, with its distance in decades of 1/T.
 """
 
 from __future__ import annotations
@@ -38,60 +43,36 @@ import pandas as pd
 
 from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.autofit import AutoFitResult, AutoFitter
-from iondyn.eis.circuit import Circuit
-from iondyn.eis.fit import CircuitFitter
-from iondyn.eis.fit_result import CircuitFitResult
 from iondyn.errors import DataError, FitError, InputError, IondynError
 from iondyn.series.arrhenius import ArrheniusFit, fit_arrhenius
+from iondyn.series.point_fits import SeriesPoint, fit_bic, per_spectrum_fits, series_fits
+from iondyn.series.selection import (
+    choose_series_circuit,
+    series_resistance_undetermined,
+    without_series_resistance,
+)
+from iondyn.series.tracking import label_tracks, track_arcs
 
 __all__ = [
     "MIN_TEMPERATURES",
+    "MODELS",
     "UNTRACKED_LABELS",
     "SeriesPoint",
     "TemperatureSeriesResult",
     "TrackedProcess",
     "check_temperatures",
+    "extrapolation_decades",
     "fit_bic",
     "fit_temperature_series",
 ]
 
 MIN_TEMPERATURES = 3
 
+#: How the circuit is chosen: once for the series, or spectrum by spectrum.
+MODELS = ("series", "per-spectrum")
+
 #: Labels with no conductivity of the material: not tracked.
 UNTRACKED_LABELS = ("series resistance (R∞)", "electrode (blocking)")
-
-
-def fit_bic(res: CircuitFitResult) -> float:
-    """BIC = 2N ln(χ²/2N) + k ln 2N of a circuit fit (N points, k free parameters); the
-    criterion of :mod:`iondyn.eis.autofit` (Schwarz, Ann. Stat. 6, 461 (1978))."""
-    m = 2 * res.n_points
-    return float(m * math.log(max(res.chi2, 1e-300) / m) + res.n_free * math.log(m))
-
-
-@dataclass
-class SeriesPoint:
-    """The fit of one spectrum of the series."""
-
-    T_K: float
-    source: str | None
-    index: int
-    auto: AutoFitResult
-    start: str  # "fresh" (automatic fit) or "warm" (the neighbour's circuit)
-    bic_fresh: float
-    bic_warm: float | None = None
-
-    @property
-    def processes(self) -> list[dict[str, Any]]:
-        return list(self.auto.processes or [])
-
-    def to_dict(self) -> dict[str, Any]:
-        d = self.auto.to_dict()
-        d.pop("correlations", None)
-        d["T_K"] = self.T_K
-        d["start"] = self.start
-        d["bic_fresh"] = self.bic_fresh
-        d["bic_warm"] = self.bic_warm
-        return d
 
 
 @dataclass
@@ -134,6 +115,9 @@ class TemperatureSeriesResult:
     thickness_cm: float
     area_cm2: float
     warnings: list[str] = field(default_factory=list)
+    model: str = "series"
+    circuit: str | None = None  # the series circuit (model "series")
+    circuit_table: list[dict[str, Any]] = field(default_factory=list)
 
     def process(self, label: str) -> TrackedProcess:
         for p in self.processes:
@@ -146,6 +130,9 @@ class TemperatureSeriesResult:
             "thickness_cm": self.thickness_cm,
             "area_cm2": self.area_cm2,
             "convention": "sigma_T",
+            "model": self.model,
+            "circuit": self.circuit,
+            "circuit_table": [dict(r) for r in self.circuit_table],
             "processes": [p.to_dict() for p in self.processes],
             "fits": [f.to_dict() for f in self.fits],
             "warnings": list(self.warnings),
@@ -167,100 +154,58 @@ class TemperatureSeriesResult:
         return pd.DataFrame(rows)
 
 
-def _thermal_shift(spectrum: ImpedanceSpectrum, prev: CircuitFitResult) -> float:
-    """s minimising Σ |ln Z(ω) − ln(s Z_prev(s ω))|² on a grid of 10^(−4 … 4) (module doc)."""
-    grid = np.logspace(-4, 4, 161)
-    f = spectrum.frequency
-    lz = np.log(spectrum.z.astype(complex))
-    best, best_cost = 1.0, np.inf
-    for s in grid:
-        with np.errstate(all="ignore"):
-            zp = s * prev.impedance(f * s)
-            cost = float(np.sum(np.abs(lz - np.log(zp.astype(complex))) ** 2))
-        if np.isfinite(cost) and cost < best_cost:
-            best, best_cost = float(s), cost
-    return best
+def _point_entry(sp: SeriesPoint, proc: dict[str, Any]) -> dict[str, Any]:
+    err = proc.get("sigma_S_per_cm_err")
+    return {
+        "T_K": sp.T_K,
+        "sigma_S_per_cm": float(proc["sigma_S_per_cm"]),
+        "sigma_S_per_cm_err": err if err is not None and math.isfinite(err) else None,
+        "R_ohm": proc.get("R_ohm"),
+        "C_F": proc.get("C_F"),
+        "tau_s": proc.get("tau_s"),
+        "element": proc.get("element"),
+        "source": sp.source,
+        "spectrum": sp.index,
+    }
 
 
-def _shifted_start(prev: CircuitFitResult, s: float) -> dict[str, float]:
-    """The neighbour's parameters with R → sR and Q → Q s^(n−1) inside arcs (constant C)."""
-    p = dict(prev.parameters)
-    elec = _series_cpes(prev.circuit)
-    out = {}
-    for name, v in p.items():
-        owner, _, kind = name.partition("_")
-        if name.startswith("R") and not kind:
-            out[name] = v * s
-        elif kind == "Q" and owner not in elec:
-            out[name] = v * s ** (p[f"{owner}_n"] - 1.0)
-        else:
-            out[name] = v
-    return out
+def _has_sigma(proc: dict[str, Any]) -> bool:
+    s = proc.get("sigma_S_per_cm")
+    return isinstance(s, int | float) and math.isfinite(s) and s > 0
 
 
-def _series_cpes(circuit: Circuit) -> set[str]:
-    from iondyn.eis.circuit import Element, Series
-
-    root = circuit.root
-    top = list(root.children) if isinstance(root, Series) else [root]
-    return {n.name for n in top if isinstance(n, Element) and n.symbol == "CPE"}
-
-
-def _warm_fit(
-    auto: AutoFitter, spectrum, prev: CircuitFitResult, fresh: AutoFitResult
-) -> AutoFitResult | None:
-    """The neighbour's circuit fitted from the decomposition and from the shifted neighbour."""
-    from iondyn.eis.solid import interpret
-
-    circuit = prev.circuit.string
-    try:
-        seeded = auto.fit(spectrum, circuit=circuit)
-    except IondynError:
-        seeded = None
-    fitter = CircuitFitter(circuit, weight=auto.weight, fmin=auto.fmin, fmax=auto.fmax)
-    try:
-        shifted = fitter.fit(spectrum, _shifted_start(prev, _thermal_shift(spectrum, prev)))
-    except IondynError:
-        shifted = None
-    if shifted is not None and (seeded is None or shifted.chi2 < seeded.fit.chi2):
-        base = seeded or fresh
-        processes = interpret(shifted, auto.thickness_cm, auto.area_cm2)
-        return AutoFitResult(shifted, [], base.decomposition, processes, list(base.warnings))
-    return seeded
-
-
-def _track(fits: list[SeriesPoint]) -> dict[str, list[dict[str, Any]]]:
-    tracks: dict[str, list[dict[str, Any]]] = {}
-    for sp in fits:
-        seen: dict[str, int] = {}
-        procs = [
-            p
-            for p in sp.processes
-            if p.get("label") not in UNTRACKED_LABELS
-            and isinstance(p.get("sigma_S_per_cm"), int | float)
-            and p["sigma_S_per_cm"] > 0
+def _track(fits: list[SeriesPoint], thickness_cm, area_cm2) -> dict[str, list[dict[str, Any]]]:
+    """Processes followed across the series (:mod:`iondyn.series.tracking`) and labelled on
+    it; every fit's process entries get the series label (``label_spectrum`` keeps the
+    spectrum's own)."""
+    spectra = []
+    for k, sp in enumerate(fits):
+        arcs = [
+            {**proc, "_fit": k, "_entry": j}
+            for j, proc in enumerate(sp.processes)
+            if proc.get("tau_s") and proc.get("label") not in UNTRACKED_LABELS
         ]
-        # R∞ (no τ) first, then the arcs from the fastest
-        procs.sort(key=lambda p: p.get("tau_s") or 0.0)
-        for p in procs:
-            rank = seen.get(p["label"], 0)
-            seen[p["label"]] = rank + 1
-            name = p["label"] if rank == 0 else f"{p['label']} {rank + 1}"
-            err = p.get("sigma_S_per_cm_err")
-            tracks.setdefault(name, []).append(
-                {
-                    "T_K": sp.T_K,
-                    "sigma_S_per_cm": float(p["sigma_S_per_cm"]),
-                    "sigma_S_per_cm_err": err if err is not None and math.isfinite(err) else None,
-                    "R_ohm": p.get("R_ohm"),
-                    "C_F": p.get("C_F"),
-                    "tau_s": p.get("tau_s"),
-                    "element": p.get("element"),
-                    "source": sp.source,
-                    "spectrum": sp.index,
-                }
-            )
-    return tracks
+        spectra.append((sp.T_K, arcs))
+    tracks = track_arcs(spectra)
+    has_bulk = label_tracks(tracks, thickness_cm, area_cm2)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for tr in tracks:
+        for pt in tr.points:
+            sp = fits[pt["_fit"]]
+            proc = sp.processes[pt["_entry"]]
+            entry = sp.auto.processes[pt["_entry"]] if sp.auto.processes else proc
+            entry.setdefault("label_spectrum", entry.get("label"))
+            entry["label"] = tr.label
+            if _has_sigma(proc):
+                out.setdefault(tr.label, []).append(_point_entry(sp, proc))
+    if not has_bulk:  # the bulk arc is above the window: R∞ stands for the bulk
+        for sp in fits:
+            for proc in sp.processes:
+                if proc.get("tau_s") is None and proc.get("R_ohm") and _has_sigma(proc):
+                    out.setdefault("bulk (high-frequency intercept)", []).append(
+                        _point_entry(sp, proc)
+                    )
+    return out
 
 
 def _arrhenius(label: str, points, at_K: Sequence[float]) -> TrackedProcess:
@@ -276,10 +221,28 @@ def _arrhenius(label: str, points, at_K: Sequence[float]) -> TrackedProcess:
     except IondynError as exc:
         return TrackedProcess(label, points, None, {}, [f"{label}: {exc}"])
     at = {}
+    warnings = [f"{label}: {w}" for w in fit.warnings]
     for temp in at_K:
         value, err = fit.predict(float(temp))
         at[float(temp)] = (float(value), float(err))
-    return TrackedProcess(label, points, fit, at, [f"{label}: {w}" for w in fit.warnings])
+        beyond = extrapolation_decades(t, float(temp))
+        if beyond > 0:
+            warnings.append(
+                f"{label}: σ at {temp:g} K is extrapolated from {t.min():g}–{t.max():g} K, "
+                f"{beyond:.2g} decade(s) of 1/T beyond the measured range"
+            )
+    return TrackedProcess(label, points, fit, at, warnings)
+
+
+def extrapolation_decades(measured_K: np.ndarray, at_K: float) -> float:
+    """How far ``at_K`` lies outside the measured range, in decades of 1/T (0 inside):
+    log10(T_min/T) below it, log10(T/T_max) above it."""
+    lo, hi = float(np.min(measured_K)), float(np.max(measured_K))
+    if at_K < lo:
+        return math.log10(lo / at_K)
+    if at_K > hi:
+        return math.log10(at_K / hi)
+    return 0.0
 
 
 def fit_temperature_series(
@@ -295,6 +258,7 @@ def fit_temperature_series(
     fmax: float | None = None,
     at_K: Sequence[float] = (298.15,),
     warm_start: bool = True,
+    model: str = "series",
 ) -> TemperatureSeriesResult:
     r"""Fit a temperature series of impedance spectra (module docstring).
 
@@ -303,12 +267,15 @@ def fit_temperature_series(
     (Arrhenius σT law of hopping conductors, e.g. West, *Solid State Chemistry and its
     Applications*, 2nd ed. (2014), ch. 8; process labels after Irvine, Sinclair & West, Adv.
     Mater. 2, 132 (1990).) ``spectra[i]`` was measured at ``temperatures_K[i]``;
-    ``thickness_cm`` L and ``area_cm2`` A_el are the pellet geometry. Raises
+    ``thickness_cm`` L and ``area_cm2`` A_el are the pellet geometry; ``model`` is
+    ``"series"`` (one circuit for all temperatures) or ``"per-spectrum"``. Raises
     :class:`~iondyn.errors.InputError` when the numbers of spectra and temperatures differ or
     a temperature is not positive.
     """
     spectra = list(spectra)
     temps = [float(t) for t in temperatures_K]
+    if model not in MODELS:
+        raise InputError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
     if len(spectra) != len(temps):
         raise InputError(f"{len(temps)} temperature(s) given for {len(spectra)} spectra")
     if not spectra:
@@ -327,43 +294,62 @@ def fit_temperature_series(
         fmax=fmax,
     )
     order = sorted(range(len(spectra)), key=lambda i: temps[i])
-    fits: list[SeriesPoint] = []
     warnings: list[str] = []
-    prev: CircuitFitResult | None = None
+    fresh_points: list[tuple[int, AutoFitResult]] = []
     for i in order:
-        spectrum = spectra[i]
-        where = spectrum.source or f"spectrum {i + 1}"
         try:
-            fresh = auto.fit(spectrum)
+            fresh_points.append((i, auto.fit(spectra[i])))
         except IondynError as exc:
+            where = spectra[i].source or f"spectrum {i + 1}"
             warnings.append(f"{where} at {temps[i]:g} K not fitted: {exc}")
-            continue
-        point = SeriesPoint(
-            temps[i], spectrum.source, spectrum.index, fresh, "fresh", fit_bic(fresh.fit)
-        )
-        if warm_start and prev is not None:
-            warm = _warm_fit(auto, spectrum, prev, fresh)
-            if warm is not None:
-                point.bic_warm = fit_bic(warm.fit)
-                same = warm.fit.circuit == fresh.fit.circuit
-                if same:  # a strict improvement, not a tie at the same optimum
-                    better = warm.fit.chi2 < fresh.fit.chi2 * (1 - 1e-9)
-                else:
-                    better = point.bic_warm < point.bic_fresh - 1e-9
-                if better and warm.fit.converged:
-                    warm.candidates = fresh.candidates
-                    point.auto, point.start = warm, "warm"
-        fits.append(point)
-        prev = point.auto.fit
+    if not fresh_points:
+        raise FitError("no spectrum of the temperature series could be fitted")
+    circuit, table = None, []
+    if model == "series" and len(fresh_points) > 1:
+        circuit, table = choose_series_circuit([f.candidates for _, f in fresh_points])
+        fits = series_fits(auto, spectra, temps, fresh_points, circuit, warnings)
+        alt = without_series_resistance(circuit)
+        if alt and fits and series_resistance_undetermined([sp.auto.fit for sp in fits]):
+            alt_warn: list[str] = []
+            alt_fits = series_fits(auto, spectra, temps, fresh_points, alt, alt_warn)
+            bic = sum(fit_bic(sp.auto.fit) for sp in fits)
+            alt_bic = sum(fit_bic(sp.auto.fit) for sp in alt_fits)
+            table.insert(
+                0,
+                {
+                    "circuit": alt,
+                    "n_temperatures": len(alt_fits),
+                    "bic_sum": alt_bic,
+                    "eligible": True,
+                    "chosen": False,
+                    "note": f"{circuit} without R0 (R0 undetermined)",
+                },
+            )
+            if len(alt_fits) == len(fits) and alt_bic < bic:
+                for row in table:
+                    row["chosen"] = row["circuit"] == alt
+                circuit, fits = alt, alt_fits
+                warnings += alt_warn
+    else:
+        fits = per_spectrum_fits(auto, spectra, temps, fresh_points, warm_start)
     if not fits:
         raise FitError("no spectrum of the temperature series could be fitted")
-    tracks = _track(fits)
+    tracks = _track(fits, thickness_cm, area_cm2)
     processes = [_arrhenius(label, pts, at_K) for label, pts in tracks.items()]
     for p in processes:
         warnings += p.warnings
     if not any(p.arrhenius is not None for p in processes):
         warnings.append("no process was found at enough temperatures for an Arrhenius fit")
-    return TemperatureSeriesResult(fits, processes, float(thickness_cm), float(area_cm2), warnings)
+    return TemperatureSeriesResult(
+        fits,
+        processes,
+        float(thickness_cm),
+        float(area_cm2),
+        warnings,
+        model if len(fresh_points) > 1 else "per-spectrum",
+        circuit,
+        table,
+    )
 
 
 def check_temperatures(values: Sequence[float], unit: str) -> list[float]:
