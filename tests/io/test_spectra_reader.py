@@ -93,3 +93,61 @@ def test_missing_and_binary_files(tmp_path):
     p.write_bytes(bytes(range(256)) * 10)
     with pytest.raises(FileFormatError, match="binary"):
         read_spectra(p)
+
+
+PET = "tests/data/xps/PET_C1s.csv"
+
+
+def test_units_and_axis_name_from_the_header_of_a_real_file():
+    (s,) = read_spectra(PET)
+    with open(PET) as fh:
+        header, first = fh.readline().strip(), fh.readline().strip()
+    assert header == "BE/eV,InPET_C1s"
+    assert s.x_unit == "eV" and s.metadata["x_name"] == "binding energy"
+    assert s.metadata["x_header"] == "BE/eV"
+    assert s.metadata["label"] == "InPET_C1s" and "y_name" not in s.metadata  # a sample name
+    assert s.y_unit == ""
+    assert s.x[0] == float(first.split(",")[0]) and s.y[0] == float(first.split(",")[1])
+
+
+def test_headerless_file_says_nothing_about_its_axes():
+    (s,) = read_spectra(XPS)
+    assert s.x_unit == "" and s.y_unit == ""
+    assert "x_name" not in s.metadata and "y_name" not in s.metadata
+
+
+@pytest.mark.parametrize(
+    ("header", "x_name", "x_unit", "y_name", "y_unit"),
+    [
+        ("Binding Energy (eV),Intensity (counts)", "binding energy", "eV", "intensity", "counts"),
+        ("KE / eV,CPS", "kinetic energy", "eV", "counts/s", ""),
+        ("E [eV],counts", "E", "eV", "counts", ""),
+        ("Raman shift (cm-1),sample A", "Raman shift", "cm-1", None, ""),
+        ("x,y", "x", "", None, ""),
+        ("BE/eV,Ar/O2", "binding energy", "eV", None, ""),
+        ("BE/eV,sample (annealed)", "binding energy", "eV", None, ""),
+        ("BE/eV,Intensity/cps", "binding energy", "eV", "intensity", "cps"),
+        ("energy,intensity", "energy", "", "intensity", ""),
+    ],
+)
+def test_axis_names_and_units_from_headers(tmp_path, header, x_name, x_unit, y_name, y_unit):
+    p = tmp_path / "s.csv"
+    p.write_text(f"{header}\n1,10\n2,20\n3,30\n")
+    (s,) = read_spectra(p)
+    assert (s.metadata["x_name"], s.x_unit) == (x_name, x_unit)
+    assert s.metadata.get("y_name") == y_name and s.y_unit == y_unit
+
+
+def test_units_given_by_the_caller_win(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("BE/eV,Intensity (counts)\n1,10\n2,20\n3,30\n")
+    (s,) = read_spectra(p, x_unit="keV", y_unit="counts/s")
+    assert (s.x_unit, s.y_unit) == ("keV", "counts/s")
+
+
+def test_matrix_labels_are_not_mistaken_for_units(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("BE (eV),t1,t2\n1,1,4\n2,2,5\n3,3,6\n")
+    spectra = read_spectra(p)
+    assert [s.metadata["label"] for s in spectra] == ["t1", "t2"]
+    assert all(s.x_unit == "eV" and "y_name" not in s.metadata for s in spectra)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from iondyn.cli.common import emit_json, format_table, n_or_auto, positive_int, value_with_error
 
@@ -20,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="decompose spectra into peaks plus a background",
         description=(
-            "Decompose two-column (x, y) or matrix (x, y1, y2, …) spectra into peaks with the "
-            "SAEM engine: EM initialisation from many starts, no initial guesses, then "
-            "refinement under the chosen likelihood with standard errors."
+            "Decompose two-column (x, y), matrix (x, y1, y2, …) or VAMAS (.vms) spectra into "
+            "peaks with the SAEM engine: EM initialisation from many starts, no initial "
+            "guesses, then refinement under the chosen likelihood with standard errors."
         ),
     )
     fit.add_argument("files", nargs="+", metavar="FILE", help="spectrum files")
@@ -53,14 +54,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="side of the Doniach–Šunjić tail (auto: the side of the higher background)",
     )
+    fit.add_argument(
+        "--block",
+        action="append",
+        metavar="NAME",
+        help=(
+            "VAMAS block to fit, by identifier or species + transition ('C 1s'); repeat for "
+            "several, 'all' for every block (required when a VAMAS file has several blocks)"
+        ),
+    )
+    fit.add_argument(
+        "--energy-axis",
+        choices=("binding", "stored"),
+        default="binding",
+        help="VAMAS: convert kinetic-energy XPS/UPS blocks to binding energy (hν − KE), "
+        "or keep the axis as stored",
+    )
     fit.add_argument("--seed", type=int, default=0, help="seed of the random EM restarts")
     fit.add_argument("--plot", metavar="OUT.png", help="write data, components and residual")
     fit.add_argument("--json", action="store_true", help="print one JSON document")
     fit.set_defaults(func=run_fit)
 
 
+def _headers(fit: Any) -> list[str]:
+    """Table headers with the units of the file: center and fwhm in x units, height in y
+    units, area in y·x units (shown only when both are known)."""
+    xu, yu = fit.x_unit, fit.y_unit
+    area = f"{yu}·{xu}" if xu and yu else ""
+
+    def head(name: str, unit: str) -> str:
+        return f"{name} ({unit})" if unit else name
+
+    return ["peak", head("center", xu), head("fwhm", xu), head("area", area), head("height", yu)]
+
+
 def run_fit(args: argparse.Namespace) -> int:
     from iondyn.peaks import PeakFitter
+    from iondyn.peaks.axes import axis_labels
 
     fitter = PeakFitter(
         shape=args.shape,
@@ -73,6 +103,8 @@ def run_fit(args: argparse.Namespace) -> int:
         xmax=args.xmax,
         tail=args.tail,
         random_state=args.seed,
+        block=args.block,
+        energy_axis=args.energy_axis,
     )
     result = fitter.fit_files(args.files)
     plots = []
@@ -96,6 +128,9 @@ def run_fit(args: argparse.Namespace) -> int:
             f"  {fit.n_peaks} × {fit.shape} + {fit.background.get('kind')} background, "
             f"{fit.quality['likelihood']} likelihood"
         )
+        if fit.x_name or fit.x_unit or fit.y_name or fit.y_unit:
+            x_label, y_label = axis_labels(fit)
+            print(f"  x: {x_label}, y: {y_label}")
         rows = []
         for p in fit.peak_table():
             rows.append(
@@ -107,7 +142,7 @@ def run_fit(args: argparse.Namespace) -> int:
                     value_with_error(p["height"], p["height_err"]),
                 ]
             )
-        table = format_table(rows, ["peak", "center", "fwhm", "area", "height"])
+        table = format_table(rows, _headers(fit))
         print("  " + table.replace("\n", "\n  "))
         q = fit.quality
         print(

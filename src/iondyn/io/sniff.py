@@ -43,6 +43,7 @@ from iondyn.io.eis_common import split_lines
 from iondyn.io.eis_generic import data_blocks, read_generic, table_delimiter
 from iondyn.io.eis_table import split_fields
 from iondyn.io.text import decode, is_binary, parse_number, read_bytes
+from iondyn.io.vamas import sniff_vamas
 
 __all__ = ["AMBIGUITY_MARGIN", "KindEvidence", "kind_evidence", "sniff_kind"]
 
@@ -68,7 +69,6 @@ _OTHER_AXIS = re.compile(
     r"|i\s*/|i\s*\(|freq|frequency|f\s*/\s*hz|cycle|index|point|pt)\b",
     re.IGNORECASE,
 )
-_VAMAS = "VAMAS Surface Chemical Analysis Standard Data Transfer Format"
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -174,8 +174,7 @@ def kind_evidence(path: str | Path) -> list[KindEvidence]:
     if sniff_biologic_mpr(data) or is_binary(data):
         return _binary_evidence(data, p.suffix.lower())
     lines = split_lines(decode(data))
-    first = next((ln.strip() for ln in lines[:5] if ln.strip()), "")
-    if first.startswith(_VAMAS):
+    if sniff_vamas(lines):
         return [KindEvidence("peaks", 1.0, "VAMAS (ISO 14976) file")]
     found: list[KindEvidence] = []
     fmt = detect_lines(lines)

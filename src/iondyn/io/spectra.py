@@ -11,10 +11,20 @@ Lines starting with ``#`` or ``%`` are comments. Header lines are the non-numeri
 the first numeric row; after it every line must be numeric with the same number of columns
 (otherwise the error names the line). Rows with a missing or NaN value are dropped from the
 spectrum concerned and reported in ``metadata["warnings"]``; infinite values are an error.
+
+**Axis names and units** come from the header (:func:`parse_axis_header`): ``BE/eV``,
+``Binding Energy (eV)``, ``E [eV]`` give a name and a unit, the abbreviations ``BE``/``KE``/``PE``
+are spelled out (binding / kinetic / photon energy). The x column's name and unit go to
+``metadata["x_name"]`` and ``x_unit``; the y column's header names the y axis only when it
+is an intensity-like quantity (``counts``, ``CPS``, ``intensity``, ``Intensity (counts)``,
+``signal``, ``absorbance``), otherwise it is the spectrum's ``label`` (a sample name such as
+``InPET_C1s``) and ``metadata["y_name"]`` stays unset. A file that says nothing (no header)
+leaves both empty: plots then fall back to ``x`` and ``intensity``.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +33,61 @@ from iondyn.data import Spectrum, SpectrumSet
 from iondyn.errors import DataError, FileFormatError
 from iondyn.io.text import guess_delimiter, parse_number, read_lines
 
-__all__ = ["read_spectra"]
+__all__ = ["parse_axis_header", "quantity_name", "read_spectra"]
 
 _COMMENT = ("#", "%", "!")
+
+
+#: Spelled-out names of axis quantities (keys lower case).
+_QUANTITIES = {
+    "be": "binding energy",
+    "binding energy": "binding energy",
+    "binding": "binding energy",
+    "ke": "kinetic energy",
+    "kinetic energy": "kinetic energy",
+    "pe": "photon energy",
+    "photon energy": "photon energy",
+    "energy": "energy",
+    "energy loss": "energy loss",
+    "raman shift": "Raman shift",
+    "wavenumber": "wavenumber",
+    "wavelength": "wavelength",
+    "intensity": "intensity",
+    "counts": "counts",
+    "cps": "counts/s",
+    "counts/s": "counts/s",
+    "c/s": "counts/s",
+}
+#: Headers of a y column that name a quantity rather than a sample.
+_Y_QUANTITIES = {"intensity", "counts", "counts/s", "signal", "absorbance", "transmittance"}
+_UNIT_BRACKETS = re.compile(r"^(?P<name>.*?)\s*[(\[](?P<unit>[^()\[\]]+)[)\]]\s*$")
+_UNIT_SLASH = re.compile(r"^(?P<name>[^/]*[^/\s])\s*/\s*(?P<unit>[^/\s]{1,12})$")
+
+
+def quantity_name(text: str) -> str:
+    """``text`` with the usual abbreviations spelled out (``BE`` → ``binding energy``) and the
+    usual quantity names in lower case; anything else unchanged."""
+    t = " ".join(text.split())
+    return _QUANTITIES.get(t.lower(), t)
+
+
+def parse_axis_header(text: str) -> tuple[str, str]:
+    """(name, unit) of a column header: ``BE/eV`` → (binding energy, eV), ``Binding Energy
+    (eV)`` → (binding energy, eV), ``counts`` → (counts, ''), ``x`` → (x, '')."""
+    t = text.strip().strip('"').strip("'").strip()
+    if t.lower() in _QUANTITIES:
+        return quantity_name(t), ""
+    m = _UNIT_BRACKETS.match(t) or _UNIT_SLASH.match(t)
+    if m and m.group("name").strip():
+        return quantity_name(m.group("name")), m.group("unit").strip()
+    return quantity_name(t), ""
+
+
+def _y_axis(text: str) -> tuple[str, str] | None:
+    """(name, unit) when a y header names an intensity-like quantity (with or without a unit),
+    ``None`` when it is a label (``InPET_C1s``, ``Ar/O2``, ``sample (annealed)``)."""
+    name, unit = parse_axis_header(text)
+    return (name, unit) if name.lower() in _Y_QUANTITIES else None
 
 
 def _fields(line: str, delimiter: str | None) -> list[str]:
@@ -46,6 +108,8 @@ def _parse_row(fields: list[str]) -> list[float]:
 
 def read_spectra(path: str | Path, x_unit: str = "", y_unit: str = "") -> SpectrumSet:
     """Read a two-column or matrix spectrum file into a :class:`SpectrumSet`.
+
+    ``x_unit``/``y_unit`` given here win over the units found in the header.
 
     Raises :class:`FileFormatError` (naming the file and line) when the file is empty, has a
     single column, or has text inside the numeric block, and :class:`DataError` for infinite
@@ -97,22 +161,30 @@ def read_spectra(path: str | Path, x_unit: str = "", y_unit: str = "") -> Spectr
         r = int(np.nonzero(np.isinf(data).any(axis=1))[0][0])
         raise DataError("infinite value in the data", src, line=body_line(body, first_line, r))
     x_all = data[:, 0]
-    labels = header[1:] if len(header) == data.shape[1] else None
-    x_name = header[0] if len(header) == data.shape[1] else ""
+    named = len(header) == data.shape[1]
+    labels = header[1:] if named else None
+    x_name, header_x_unit = parse_axis_header(header[0]) if named else ("", "")
+    x_unit = x_unit or header_x_unit
     spectra = []
     for j in range(1, data.shape[1]):
         y = data[:, j]
         keep = np.isfinite(x_all) & np.isfinite(y)
         meta: dict = {"column": j}
+        unit_j = y_unit
         if labels is not None:
             meta["label"] = labels[j - 1]
+            y_axis = _y_axis(labels[j - 1])
+            if y_axis is not None:
+                meta["y_name"] = y_axis[0]
+                unit_j = unit_j or y_axis[1]
         if x_name:
             meta["x_name"] = x_name
+            meta["x_header"] = header[0]
         if not keep.all():
             meta["warnings"] = [f"dropped {int((~keep).sum())} row(s) with missing or NaN values"]
         if keep.sum() == 0:
             raise DataError(f"column {j + 1} has no finite values", src)
-        spectra.append(Spectrum(x_all[keep], y[keep], None, src, j - 1, x_unit, y_unit, meta))
+        spectra.append(Spectrum(x_all[keep], y[keep], None, src, j - 1, x_unit, unit_j, meta))
     return SpectrumSet(spectra)
 
 

@@ -1,4 +1,10 @@
-"""Plots of peak decompositions: data, components, background, model and residual."""
+"""Plots of peak decompositions: data, components, background, model and residual.
+
+Axis labels come from the fit, i.e. from the names and units its file gave
+(:func:`iondyn.peaks.axes.axis_labels`: ``binding energy / eV``, ``intensity``), falling back
+to ``x`` and ``intensity`` when the file said nothing; a binding-energy axis is drawn
+decreasing to the right, as XPS spectra are.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,24 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from iondyn.peaks.axes import axis_label, axis_labels
 from iondyn.saem.result import SpectrumFit
 
 __all__ = ["plot_peak_fit", "save_peak_plots"]
 
 
-def plot_peak_fit(fit: SpectrumFit, fig=None, x_label: str = "x", y_label: str = "intensity"):
+def plot_peak_fit(
+    fit: SpectrumFit, fig=None, x_label: str | None = None, y_label: str | None = None
+):
     """Draw one decomposition into a new (or given) figure and return the figure.
 
     Upper panel: data points, each component on top of the background (filled), the
-    background and the total model; lower panel: the residual y − model.
+    background and the total model; lower panel: the residual y − model. ``x_label`` and
+    ``y_label`` default to :func:`axis_labels`.
     """
+    auto_x, auto_y = axis_labels(fit)
+    x_label = auto_x if x_label is None else x_label
+    y_label = auto_y if y_label is None else y_label
     if fig is None:
         fig = plt.figure(figsize=(7.5, 5.5))
     gs = fig.add_gridspec(2, 1, height_ratios=(3, 1), hspace=0.05)
@@ -40,15 +53,16 @@ def plot_peak_fit(fit: SpectrumFit, fig=None, x_label: str = "x", y_label: str =
     ax.plot(x, fit.model, color="k", lw=1.2, label="model")
     ax.set_ylabel(y_label)
     title = Path(fit.source).name if fit.source else "spectrum"
-    ax.set_title(
-        f"{title} [{fit.index}]: {fit.n_peaks} × {fit.shape}, R² = {fit.quality['r2']:.4f}"
-    )
+    title += f" [{fit.index}]" + (f" {fit.label}" if fit.label else "")
+    ax.set_title(f"{title}: {fit.n_peaks} × {fit.shape}, R² = {fit.quality['r2']:.4f}")
     ax.legend(fontsize=7, loc="best")
     plt.setp(ax.get_xticklabels(), visible=False)
     axr.axhline(0, color="0.5", lw=0.8)
     axr.plot(x, y - fit.model, ".", ms=2, color="C3")
     axr.set_xlabel(x_label)
-    axr.set_ylabel("residual")
+    axr.set_ylabel(axis_label("residual", fit.y_unit, "residual"))
+    if fit.x_name == "binding energy" and not ax.xaxis_inverted():
+        ax.invert_xaxis()  # shared with the residual panel
     return fig
 
 

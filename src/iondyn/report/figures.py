@@ -5,7 +5,10 @@ result and curves as the analyzers stored them — and returns plain Plotly figu
 (``{"data": [...], "layout": {...}}``), rendered in the page by ``Plotly.newPlot``. They are
 plain dicts rather than ``plotly.graph_objects`` so that building hundreds of them stays cheap.
 
-* peaks: data, model, background and components; residuals underneath;
+* peaks: data, model, background and components; residuals underneath; axes named with the
+  names and units stored with each spectrum (``x_name``/``x_unit``/``y_name``/``y_unit``,
+  ``x`` and ``intensity`` when the file gave none; a binding-energy axis decreases to the
+  right);
 * impedance: Nyquist (equal axes), Bode (|Z| and −phase), DRT γ(τ), Lin-KK residuals;
 * TSDC: current vs temperature with model, background and components; residuals underneath;
 * Arrhenius: log10(σT) vs 1000/T per process with error bars and the fitted line
@@ -79,6 +82,8 @@ def _stacked(title: str, x_title: str, y_title: str, res_title: str) -> dict[str
 
 def peak_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One figure per spectrum: data, model, background, components and residuals."""
+    from iondyn.peaks.axes import axis_label, axis_labels
+
     curves = (outcome.get("curves") or {}).get("spectra") or []
     results = (outcome.get("result") or {}).get("spectra") or []
     figures = []
@@ -99,10 +104,17 @@ def peak_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
         data.append(res)
         r2 = (info.get("quality") or {}).get("r2")
         r2_text = f", R² = {r2:.4f}" if isinstance(r2, float) else ""
+        label = f" {info['label']}" if info.get("label") else ""
         title = (
-            f"{outcome.get('name', '')} · spectrum {i}: {info.get('n_peaks', '?')} peaks{r2_text}"
+            f"{outcome.get('name', '')} · spectrum {i}{label}: {info.get('n_peaks', '?')} peaks"
+            f"{r2_text}"
         )
-        figures.append({"data": data, "layout": _stacked(title, "x", "intensity", "data − model")})
+        x_title, y_title = axis_labels(info)
+        res_title = axis_label("data − model", info.get("y_unit"), "")
+        layout = _stacked(title, x_title, y_title, res_title)
+        if info.get("x_name") == "binding energy":
+            layout["xaxis"]["autorange"] = "reversed"
+        figures.append({"data": data, "layout": layout})
     return figures
 
 

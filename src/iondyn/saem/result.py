@@ -24,6 +24,9 @@ class SpectrumFit:
     extras) to an array over peaks, with ``<name>_err`` standard errors. ``params``/``cov`` are
     the raw fitted parameters (names in ``param_names``) and their full covariance.
     Curves (``x``, ``y``, ``model``, ``components``, ``background_curve``) are kept for plots.
+    ``x_name``/``x_unit``/``y_name``/``y_unit`` name the axes as the file did (``""`` when it
+    said nothing): center, fwhm and the other widths are in ``x_unit``, height in ``y_unit``,
+    area in ``y_unit``·``x_unit``.
     """
 
     source: str | None
@@ -45,6 +48,10 @@ class SpectrumFit:
     background_curve: np.ndarray | None = None
     peak_ids: np.ndarray | None = None
     label: str | None = None
+    x_name: str = ""
+    x_unit: str = ""
+    y_name: str = ""
+    y_unit: str = ""
 
     @property
     def converged(self) -> bool:
@@ -82,6 +89,10 @@ class SpectrumFit:
             "background": self.background,
             "quality": self.quality,
             "warnings": list(self.warnings),
+            "x_name": self.x_name,
+            "x_unit": self.x_unit,
+            "y_name": self.y_name,
+            "y_unit": self.y_unit,
         }
         if self.bic_table:
             d["bic_table"] = self.bic_table
