@@ -166,3 +166,38 @@ def test_unknown_parameter_name_lists_the_known_ones():
     c = Circuit("R0-p(R1,CPE1)")
     with pytest.raises(InputError, match="CPE1_Q"):
         c.index("CPE1_q")
+
+
+def _nested(depth: int) -> str:
+    text = "R0"
+    for k in range(1, depth + 1):
+        text = f"p({text},C{k})"
+    return text
+
+
+def test_nesting_limit():
+    from iondyn.eis.circuit import MAX_NESTING
+
+    c = Circuit(_nested(MAX_NESTING))  # at the limit: parsed, round-trips
+    assert Circuit(str(c)) == c and c.n_params == MAX_NESTING + 1
+    for text in (_nested(MAX_NESTING + 1), _nested(300), "p(" * 1000 + "R1"):
+        with pytest.raises(CircuitParseError, match="nesting limit") as info:
+            Circuit(text)
+        # the position is the '(' that opens level MAX_NESTING + 1; the message stays short
+        assert text[info.value.position] == "("
+        assert text[: info.value.position + 1].count("(") == MAX_NESTING + 1
+        assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_length_limit_and_long_strings_are_quoted_in_part():
+    from iondyn.eis.circuit import MAX_LENGTH
+
+    chain = "-".join(f"p(R{k},C{k})" for k in range(1, 31))  # 30 arcs: accepted
+    assert Circuit(chain).n_params == 60
+    with pytest.raises(CircuitParseError, match="longer than the limit") as info:
+        Circuit("R0-" * (MAX_LENGTH // 3 + 1) + "R1")
+    assert len(str(info.value)) < 300
+    text = chain + "-X9"
+    with pytest.raises(CircuitParseError, match="unknown element type 'X'") as info:
+        Circuit(text)
+    assert info.value.position == len(chain) + 1 and len(str(info.value)) < 300

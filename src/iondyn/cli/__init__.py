@@ -3,7 +3,8 @@
 Each area registers its sub-commands from its own module (``peaks``, ``tsdc``, ``eis``,
 ``simulate``, ``pipeline``). This module builds the parser, runs the chosen command and turns
 :class:`iondyn.errors.IondynError` into one line on stderr and exit code 2 (with ``--json`` an
-``{"error": ...}`` document on stdout as well). Nothing here does analysis.
+``{"error": ...}`` document on stdout as well). Input paths that are FIFOs, devices or sockets
+are refused before the command runs. Nothing here does analysis.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from iondyn.cli.common import CommandError, emit_json, error_document
+from iondyn.cli.common import CommandError, emit_json, error_document, refuse_special_files
 
 # Modules under iondyn.cli that each define ``register(subparsers)``.
 COMMAND_MODULES = ("peaks", "tsdc", "eis", "simulate", "pipeline", "demo")
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     want_json = bool(getattr(args, "json", False))
     try:
+        refuse_special_files(args)  # a FIFO or /dev/zero would block or never end
         code = args.func(args)
     except (IondynError, CommandError) as exc:
         message = str(exc)

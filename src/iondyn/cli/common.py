@@ -35,6 +35,23 @@ def error_document(exc: BaseException) -> dict[str, Any]:
     return doc
 
 
+#: Argument names (``args.<name>``) that hold input paths read by the commands.
+INPUT_PATH_ARGUMENTS = ("files", "inputs", "config", "manifest")
+
+
+def refuse_special_files(args: argparse.Namespace) -> None:
+    """CommandError when an input path named on the command line is a FIFO, a device or a
+    socket: every reader checks this too, but refusing here, before any command runs, also
+    protects the code paths that open a file themselves (format sniffers, manifests)."""
+    from iondyn.io.text import special_file_kind
+
+    for name in INPUT_PATH_ARGUMENTS:
+        value = getattr(args, name, None)
+        for path in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(path, str) and (kind := special_file_kind(path)) is not None:
+                raise CommandError(f"{path}: not a regular file ({kind})")
+
+
 def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     """A plain fixed-width text table."""
 

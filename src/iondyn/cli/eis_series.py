@@ -110,10 +110,14 @@ def read_manifest(path: str | Path) -> tuple[list[str], list[float], str | None]
     None) from a CSV with columns ``file`` and ``temperature``/``temperature_K``/
     ``temperature_C``."""
     from iondyn.errors import FileFormatError
+    from iondyn.io.text import check_input_file
 
     path = Path(path)
     try:
+        check_input_file(path, 16 << 20)  # a regular file (no FIFO, device)
         text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileFormatError("the manifest is not UTF-8 text", path=path) from None
     except OSError as exc:
         msg = f"cannot read the manifest ({exc.strerror or exc})"
         raise FileFormatError(msg, path=path) from None

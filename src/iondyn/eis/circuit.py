@@ -8,7 +8,9 @@ Grammar (whitespace is ignored; ``-`` joins in series, ``p(…)`` in parallel; n
     element  := TYPE INDEX          e.g. R0, CPE1, Wo2, ZARC1 (TYPE case-insensitive)
 
 Example: ``R0-p(R1,CPE1)-p(R2,CPE2)-CPE3``. Strings are parsed, never evaluated; every error is
-a one-line :class:`iondyn.errors.CircuitParseError` naming the 0-based position.
+a one-line :class:`iondyn.errors.CircuitParseError` naming the 0-based position. Parallel blocks
+may nest at most :data:`MAX_NESTING` (32) deep; a string may be at most :data:`MAX_LENGTH`
+(4096) characters long.
 
 Evaluation: :meth:`Circuit.impedance` takes parameters of shape (n_sets, n_params) (or a dict, or
 one set) and returns Z of shape (n_sets, n_omega) in one NumPy pass per element — series
@@ -29,6 +31,11 @@ from iondyn.errors import CircuitParseError, InputError
 
 __all__ = ["Circuit", "Element", "Parallel", "Series", "parse_circuit", "tokenize"]
 
+#: Limits: real circuits nest 2–3 levels (parser and evaluator recurse: far below Python's
+#: recursion limit) and a chain of 30 arcs is about 330 characters.
+MAX_NESTING = 32
+MAX_LENGTH = 4096
+
 _TOKEN_RE = re.compile(r"\s*(?:(?P<name>[A-Za-z]+[0-9]*)|(?P<punct>[-(),]))")
 _NAME_RE = re.compile(r"([A-Za-z]+)([0-9]*)$")
 _KNOWN = ", ".join(ELEMENT_TYPES)
@@ -41,8 +48,25 @@ class Token:
     position: int
 
 
+def _parse_error(message: str, text: str, position: int) -> CircuitParseError:
+    """A CircuitParseError quoting the string, or ±40 characters around ``position`` of a
+    string longer than 120 characters (so that the message stays a readable line)."""
+    shown = text
+    if len(text) > 120:
+        a, b = max(position - 40, 0), min(position + 40, len(text))
+        shown = ("…" if a else "") + text[a:b] + ("…" if b < len(text) else "")
+    return CircuitParseError(message, shown, position)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split a circuit string into tokens; reject any other character and unbalanced brackets."""
+    """Split a circuit string into tokens; reject any other character, unbalanced brackets,
+    nesting deeper than :data:`MAX_NESTING` and strings longer than :data:`MAX_LENGTH`."""
+    if len(text) > MAX_LENGTH:
+        raise _parse_error(
+            f"circuit string of {len(text)} characters is longer than the limit of {MAX_LENGTH}",
+            text,
+            MAX_LENGTH,
+        )
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -51,7 +75,7 @@ def tokenize(text: str) -> list[Token]:
             continue
         m = _TOKEN_RE.match(text, pos)
         if m is None:
-            raise CircuitParseError(f"unexpected character {text[pos]!r}", text, pos)
+            raise _parse_error(f"unexpected character {text[pos]!r}", text, pos)
         if m.group("name") is not None:
             tokens.append(Token("name", m.group("name"), m.start("name")))
         else:
@@ -62,16 +86,20 @@ def tokenize(text: str) -> list[Token]:
     for tok in tokens:
         if tok.kind == "(":
             open_positions.append(tok.position)
+            if len(open_positions) > MAX_NESTING:
+                raise _parse_error(
+                    f"parallel blocks nested more than {MAX_NESTING} deep (the nesting limit)",
+                    text,
+                    tok.position,
+                )
         elif tok.kind == ")":
             if not open_positions:
-                raise CircuitParseError(
+                raise _parse_error(
                     "unbalanced parentheses: ')' without a matching '('", text, tok.position
                 )
             open_positions.pop()
     if open_positions:
-        raise CircuitParseError(
-            "unbalanced parentheses: '(' is never closed", text, open_positions[-1]
-        )
+        raise _parse_error("unbalanced parentheses: '(' is never closed", text, open_positions[-1])
     return tokens
 
 
@@ -128,7 +156,7 @@ class _Parser:
         return self.tokens[min(self.i + offset, len(self.tokens) - 1)]
 
     def error(self, message: str, tok: Token) -> CircuitParseError:
-        return CircuitParseError(message, self.text, tok.position)
+        return _parse_error(message, self.text, tok.position)
 
     @staticmethod
     def describe(tok: Token) -> str:
@@ -136,7 +164,7 @@ class _Parser:
 
     def parse(self) -> Node:
         if self.peek().kind == "end":
-            raise CircuitParseError("empty circuit", self.text, 0)
+            raise _parse_error("empty circuit", self.text, 0)
         node = self.series()
         tok = self.peek()
         if tok.kind != "end":

@@ -42,19 +42,32 @@ def covariance_from_jacobian(J_s: np.ndarray, scale: np.ndarray, s2: float) -> U
     nan = np.full((k, k), np.nan)
     if not (np.all(np.isfinite(J_s)) and np.isfinite(s2)):
         return Uncertainty(nan, np.full(k, np.nan), nan.copy(), np.zeros(k, dtype=bool))
-    _, S, Vt = np.linalg.svd(J_s, full_matrices=False)
+    try:
+        _, S, Vt = np.linalg.svd(J_s, full_matrices=False)
+    except np.linalg.LinAlgError:  # SVD did not converge
+        return Uncertainty(nan, np.full(k, np.nan), nan.copy(), np.zeros(k, dtype=bool))
+    # values far from 1 (a parameter at its automatic limit, 10^±300) may overflow below: the
+    # affected entries become inf or NaN (null in JSON), never a printed NumPy warning
+    with np.errstate(all="ignore"):
+        return _uncertainty(S, Vt, J_s.shape, scale, s2)
+
+
+def _uncertainty(
+    S: np.ndarray, Vt: np.ndarray, shape: tuple[int, int], scale: np.ndarray, s2: float
+) -> Uncertainty:
+    k = Vt.shape[1]
+    nan = np.full((k, k), np.nan)
     if S.size == 0 or S[0] == 0:
         inf = np.full((k, k), np.inf)
         return Uncertainty(inf, np.full(k, np.inf), nan, np.ones(k, dtype=bool))
-    keep = S > S[0] * max(J_s.shape) * np.finfo(float).eps
+    keep = S > S[0] * max(shape) * np.finfo(float).eps
     V = Vt[keep].T
     cov_s = (V / S[keep] ** 2) @ V.T * s2
     null = Vt[~keep]
     undetermined = np.any(np.abs(null) > 1e-6, axis=0) if null.size else np.zeros(k, dtype=bool)
     sd_s = np.sqrt(np.diag(cov_s))
     sd_s[undetermined] = np.inf
-    with np.errstate(all="ignore"):
-        corr = cov_s / np.outer(sd_s, sd_s)
+    corr = cov_s / np.outer(sd_s, sd_s)
     corr[undetermined, :] = np.nan
     corr[:, undetermined] = np.nan
     np.fill_diagonal(corr, 1.0)

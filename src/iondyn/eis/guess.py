@@ -24,20 +24,46 @@ import numpy as np
 
 from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.circuit import Circuit, Element, Node, Parallel, Series, parse_circuit
+from iondyn.errors import DataError
 
 __all__ = ["initial_guess"]
 
 _N0 = 0.9
+_MIN_SHARE = 1e-6
+_TINY = 1e-300  # positive start values are kept in [_TINY, _HUGE]
+_HUGE = 1e300
 _BLOCKING = ("C", "CPE", "W")
 
 
 def initial_guess(circuit: str | Circuit, spectrum: ImpedanceSpectrum) -> dict[str, float]:
-    """Start values for every parameter of ``circuit`` from ``spectrum`` (see module doc)."""
+    """Start values for every parameter of ``circuit`` from ``spectrum`` (see module doc).
+
+    Every value is finite; positive quantities lie in [10⁻³⁰⁰, 10³⁰⁰]. Raises
+    :class:`~iondyn.errors.DataError` when the impedance is zero at every frequency.
+    """
     circuit = parse_circuit(circuit)
+    with np.errstate(all="ignore"):
+        guess = _guess(circuit, spectrum)
+    out = {}
+    for name in circuit.param_names:
+        v = float(guess[name])
+        if circuit.param_kinds[name] == "positive":
+            v = min(max(v, _TINY), _HUGE) if v == v else circuit.defaults[name]
+        elif not (np.isfinite(v) and 0.0 < v <= 1.0):
+            v = circuit.defaults[name]
+        out[name] = v
+    return out
+
+
+def _guess(circuit: Circuit, spectrum: ImpedanceSpectrum) -> dict[str, float]:
     data = spectrum.sorted(descending=True)
     omega = data.omega
     z = data.z
     zmax = float(np.max(np.abs(z)))
+    if not zmax > 0:
+        raise DataError(
+            "the impedance is zero at every frequency: nothing to fit", path=spectrum.source
+        )
     r_inf = max(float(z.real[0]), 1e-3 * zmax)
 
     top = list(circuit.root.children) if isinstance(circuit.root, Series) else [circuit.root]
@@ -83,7 +109,7 @@ def initial_guess(circuit: str | Circuit, spectrum: ImpedanceSpectrum) -> dict[s
 
     for name in circuit.param_names:  # anything the rules above did not reach
         guess.setdefault(name, circuit.defaults[name])
-    return {name: float(guess[name]) for name in circuit.param_names}
+    return guess
 
 
 def _arc_slots(
@@ -100,7 +126,10 @@ def _arc_slots(
     ]
     peaks = sorted(sorted(peaks, key=lambda i: -loss[i])[:n_arcs])  # by frequency, high first
     w_peaks = [float(omega[i]) for i in peaks]
-    heights = [float(loss[i]) for i in peaks]
+    # a tiny maximum (noise, or a value such as 1e-320) takes at least 1e-6 of the largest:
+    # its arc's R = ΔR·h/Σh must not underflow to 0 (C = τ/R would divide by zero)
+    top = max((float(loss[i]) for i in peaks), default=0.0)
+    heights = [max(float(loss[i]), _MIN_SHARE * top) for i in peaks]
     if len(peaks) < n_arcs:  # spread the missing ones log-uniformly over the arc region
         grid = np.geomspace(omega[0], omega[-1], n_arcs + 2)[1:-1]
         for w in grid:
@@ -109,14 +138,18 @@ def _arc_slots(
             if all(abs(np.log(w / wp)) > 1.0 for wp in w_peaks):
                 w_peaks.append(float(w))
                 heights.append(float(np.mean(heights)) if heights else 1.0)
-        while len(w_peaks) < n_arcs:
-            w_peaks.append(float(w_peaks[-1]) / 10.0)
+        while len(w_peaks) < n_arcs:  # a decade apart below the last (never down to 0)
+            w_peaks.append(max(float(w_peaks[-1]) / 10.0, _TINY))
             heights.append(heights[-1] if heights else 1.0)
         order = np.argsort(w_peaks)[::-1]
         w_peaks = [w_peaks[i] for i in order]
         heights = [heights[i] for i in order]
     total = sum(heights)
-    return [(delta_r * h / total, 1.0 / w) for h, w in zip(heights, w_peaks)]
+    if not (np.isfinite(total) and total > 0):  # overflowing heights: share ΔR equally
+        heights, total = [1.0] * len(heights), float(len(heights))
+    return [
+        (max(delta_r * (h / total), _TINY), 1.0 / max(w, _TINY)) for h, w in zip(heights, w_peaks)
+    ]
 
 
 def _assign(node: Node, r_k: float, tau_k: float, guess: dict[str, float]) -> None:

@@ -61,6 +61,13 @@ def classify_capacitance(c_scaled: float) -> str:
     return PROCESS_RANGES[-1][1]
 
 
+def _blocking_capacitance(q: float, n: float, rs: float) -> float:
+    """C = Q^{1/n} R_s^{(1−n)/n} in logarithms (inf or 0 where it leaves the float range; a
+    fit with n → 0 does not raise an OverflowError)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        return float(np.exp((np.log(q) + (1.0 - n) * np.log(rs)) / n))
+
+
 def _cap(r: float, q: float, n: float) -> float:
     """C = (R^{1−n} Q)^{1/n}."""
     return float(np.exp(((1.0 - n) * np.log(r) + np.log(q)) / n))
@@ -81,7 +88,8 @@ def _err_of(f, values: dict[str, float], res: CircuitFitResult) -> float:
         up[name] += h
         dn[name] -= h
         g[j] = (f(up) - f(dn)) / (2 * h)
-    var = float(g @ cov @ g)
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = float(g @ cov @ g)
     return float(np.sqrt(var)) if np.isfinite(var) and var >= 0 else float("nan")
 
 
@@ -146,14 +154,11 @@ def interpret(
     for name in series_cpe:
         q, n = p[f"{name}_Q"], p[f"{name}_n"]
         rs = max(r_total, 1e-300)
-        c = float(q ** (1.0 / n) * rs ** ((1.0 - n) / n))
+        c = _blocking_capacitance(q, n, rs)
         vals = {f"{name}_Q": q, f"{name}_n": n}
 
         def f(v, name=name, rs=rs):
-            return float(
-                v[f"{name}_Q"] ** (1.0 / v[f"{name}_n"])
-                * rs ** ((1 - v[f"{name}_n"]) / v[f"{name}_n"])
-            )
+            return _blocking_capacitance(v[f"{name}_Q"], v[f"{name}_n"], rs)
 
         c_err = _err_of(f, vals, res)
         out.append(

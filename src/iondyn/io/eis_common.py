@@ -11,7 +11,15 @@ number of every row) plus header metadata, and hands it to :func:`spectra_from_t
    changes, then wherever the frequency sweep restarts (a step against the sweep direction);
 3. applies the NaN policy — rows with a missing/NaN value are dropped and listed in
    ``metadata["warnings"]``; infinite values, zero or negative frequencies and a frequency
-   repeated within one spectrum are errors naming the file and line.
+   repeated within one spectrum are errors naming the file and line;
+4. applies the range checks (after unit conversion) — a frequency outside
+   [:data:`FREQUENCY_MIN_HZ`, :data:`FREQUENCY_MAX_HZ`] = [10⁻⁹, 10¹³] Hz, or an impedance
+   with |Z| outside [:data:`IMPEDANCE_MIN_OHM`, :data:`IMPEDANCE_MAX_OHM`] = [10⁻¹⁵, 10¹⁵] Ω
+   (|Z| = 0 included), is a :class:`~iondyn.errors.DataError` naming the file and line. These
+   are physically absurd values (corrupted files, a wrong unit factor): instruments span about
+   10 µHz–3 GHz (THz spectroscopy 10¹³ Hz) and 1 mΩ–10¹⁴ Ω, and the analyses square, invert
+   and exponentiate these numbers, which would overflow beyond. A temperature column with values
+   outside (0, 10⁴] K is not used (a warning says so).
 """
 
 from __future__ import annotations
@@ -28,11 +36,24 @@ from iondyn.errors import DataError, FileFormatError
 from iondyn.io.eis_columns import ColumnRole, find_columns
 
 __all__ = [
+    "FREQUENCY_MAX_HZ",
+    "FREQUENCY_MIN_HZ",
+    "IMPEDANCE_MAX_OHM",
+    "IMPEDANCE_MIN_OHM",
     "Table",
     "restart_segments",
     "spectra_from_table",
     "split_lines",
 ]
+
+
+#: Accepted frequency range (Hz) of impedance data; see the module docstring.
+FREQUENCY_MIN_HZ = 1e-9
+FREQUENCY_MAX_HZ = 1e13
+#: Accepted range of |Z| (Ω); see the module docstring.
+IMPEDANCE_MIN_OHM = 1e-15
+IMPEDANCE_MAX_OHM = 1e15
+_TEMPERATURE_MAX_K = 1e4
 
 
 @dataclass
@@ -176,6 +197,29 @@ def _check_finite(path: str, table: Table, used: list[int]) -> np.ndarray:
     return np.isnan(sub).any(axis=1)
 
 
+def _check_range(path: str, freq: np.ndarray, z: np.ndarray, lines: np.ndarray) -> None:
+    """DataError naming the first row whose frequency or |Z| lies outside the accepted ranges
+    (or became infinite through a unit factor)."""
+    with np.errstate(all="ignore"):
+        modulus = np.abs(z)
+    bad_f = ~((freq >= FREQUENCY_MIN_HZ) & (freq <= FREQUENCY_MAX_HZ))
+    bad_z = ~((modulus >= IMPEDANCE_MIN_OHM) & (modulus <= IMPEDANCE_MAX_OHM))
+    if not (bad_f.any() or bad_z.any()):
+        return
+    i = int(np.argmax(bad_f | bad_z))
+    if bad_f[i]:
+        problem = (
+            f"frequency {freq[i]:.6g} Hz is outside the accepted range "
+            f"{FREQUENCY_MIN_HZ:g}–{FREQUENCY_MAX_HZ:g} Hz"
+        )
+    else:
+        problem = (
+            f"|Z| = {modulus[i]:.6g} Ω is outside the accepted range "
+            f"{IMPEDANCE_MIN_OHM:g}–{IMPEDANCE_MAX_OHM:g} Ω"
+        )
+    raise DataError(problem + " (corrupted file or wrong unit?)", *_where(path, lines[i]))
+
+
 def _line_list(lines: np.ndarray, limit: int = 10) -> str:
     shown = ", ".join(str(int(x)) for x in lines[:limit])
     return shown + (f" and {lines.size - limit} more" if lines.size > limit else "")
@@ -192,7 +236,8 @@ def spectra_from_table(
     split_restarts: bool = True,
     skip_zero_frequency: bool = False,
 ) -> list[ImpedanceSpectrum]:
-    """Turn one parsed table into spectra (see the module docstring for the rules).
+    """Turn one parsed table into spectra (see the module docstring for the rules, the NaN
+    policy and the accepted ranges of frequency and |Z|).
 
     ``skip_zero_frequency`` drops rows with frequency exactly 0 (the DC rows of Parstat and
     BioLogic multi-technique exports) and counts them in ``metadata["n_rows_skipped_dc"]``.
@@ -204,7 +249,8 @@ def spectra_from_table(
     except FileFormatError as exc:
         raise FileFormatError(exc.problem, path=path) from None
     meta: dict[str, Any] = {}
-    freq, z = _impedance(path, table, found, meta)
+    with np.errstate(all="ignore"):  # unit factors may overflow: caught by _check_range
+        freq, z = _impedance(path, table, found, meta)
     warnings += meta.pop("warnings", [])
     used = [found[r][0] for r in ("frequency", "angular_frequency") if r in found]
     used += [found[r][0] for r in ("z_real", "z_imag", "z_mod", "phase") if r in found]
@@ -229,6 +275,7 @@ def spectra_from_table(
         raise DataError(
             f"frequency {freq[bad[0]]:g} Hz is not positive", *_where(path, table.lines[bad[0]])
         )
+    _check_range(path, freq[rows], z[rows], table.lines[rows])
     groups, split_by = _split(table, found, freq, rows, split_cycles, split_restarts)
     spectra = []
     for k, idx in enumerate(groups):
@@ -246,11 +293,11 @@ def spectra_from_table(
             t_k = _temperature_from_column(table, found, idx, m)
         if "time" in found:
             j, role = found["time"]
-            m["time_s"] = [
-                float(table.data[idx[0], j] * role.scale),
-                float(table.data[idx[-1], j] * role.scale),
-            ]
-        m["warnings"] = list(warnings)
+            with np.errstate(all="ignore"):
+                t_s = table.data[[idx[0], idx[-1]], j] * role.scale
+            if np.all(np.isfinite(t_s)):
+                m["time_s"] = [float(t_s[0]), float(t_s[1])]
+        m["warnings"] = list(warnings) + m.pop("warnings", [])
         spectra.append(
             ImpedanceSpectrum(
                 freq[idx],
@@ -278,7 +325,7 @@ def _split(
     if split_cycles and "cycle" in found:
         values = table.data[rows, found["cycle"][0]]
         if np.unique(values).size > 1:
-            change = np.flatnonzero(np.diff(values) != 0) + 1
+            change = np.flatnonzero(values[1:] != values[:-1]) + 1
             groups = np.split(rows, change)
             how.append(f"column {table.columns[found['cycle'][0]]!r}")
     if split_restarts:
@@ -315,6 +362,12 @@ def _temperature_from_column(
         values = values + 273.15
     elif role.unit != "K":
         return None
+    if not np.all((values > 0) & (values <= _TEMPERATURE_MAX_K)):
+        meta.setdefault("warnings", []).append(
+            f"column {table.columns[j]!r} holds temperatures outside 0–{_TEMPERATURE_MAX_K:g} K;"
+            " not used"
+        )
+        return None
     meta["temperature_source"] = (
         f"column {table.columns[j]!r}: mean over the spectrum "
         f"(range {values.min():.2f}-{values.max():.2f} K)"
@@ -340,5 +393,6 @@ def fraction_positive_low_frequency(frequency: np.ndarray, z_imag: np.ndarray) -
     f, zi = frequency[finite], z_imag[finite]
     if f.size == 0:
         return 0.0
-    low = f <= np.median(f)
+    with np.errstate(all="ignore"):  # values near 1e308 (refused later) overflow the median
+        low = f <= np.median(f)
     return float(np.mean(zi[low] > 0))

@@ -258,7 +258,9 @@ def read_gamry(path: str, lines: list[str]) -> list[ImpedanceSpectrum]:
                 values = parsed.data[:, list(picks).index(key)]
                 values = values[np.isfinite(values)]
                 if values.size:
-                    m[f"{key}_mean"] = float(values.mean())
+                    with np.errstate(over="ignore"):
+                        mean = float(values.mean())
+                    m[f"{key}_mean"] = mean if np.isfinite(mean) else None
         names = [_RENAMED.get(k, k) for k in picks]
         spectra += spectra_from_table(
             path,

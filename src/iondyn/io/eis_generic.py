@@ -184,7 +184,8 @@ def _headerless(path: str, table: Table, meta: dict[str, Any]) -> Table:
     names = ["f (Hz)", "Z' (ohm)", "Z'' (ohm)"]
     if width > 3:
         zr, zi, zm = table.data[:, 1], table.data[:, 2], table.data[:, 3]
-        rel = np.abs(np.hypot(zr, zi) - np.abs(zm)) / np.maximum(np.abs(zm), 1e-300)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            rel = np.abs(np.hypot(zr, zi) - np.abs(zm)) / np.maximum(np.abs(zm), 1e-300)
         rel = rel[np.isfinite(rel)]
         if not (rel.size and np.median(rel) < 0.01):
             raise FileFormatError(

@@ -125,13 +125,20 @@ def read_novocontrol(path: str, lines: list[str]) -> list[ImpedanceSpectrum]:
     geometry = _geometry(header)
     area_cm2 = thickness_cm = None
     if "diameter" in geometry and "thickness" in geometry:
-        area_cm2 = math.pi * (0.05 * geometry["diameter"]) ** 2
-        thickness_cm = 0.1 * geometry["thickness"]
+        d_mm, l_mm = geometry["diameter"], geometry["thickness"]
+        if not (1e-3 <= d_mm <= 1e4 and 1e-6 <= l_mm <= 1e4):
+            raise FileFormatError(
+                f"sample geometry out of range (Diameter {d_mm:g} mm, Thickness {l_mm:g} mm)",
+                path,
+            )
+        area_cm2 = math.pi * (0.05 * d_mm) ** 2
+        thickness_cm = 0.1 * l_mm
     meta: dict[str, Any] = {"instrument_family": "Novocontrol", "columns": columns}
     if header:
         meta["title"] = header[0]
         meta["comments"] = header[:10]
-    z = _impedance(path, columns, table.data, freq, area_cm2, thickness_cm, meta)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        z = _impedance(path, columns, table.data, freq, area_cm2, thickness_cm, meta)
     data = np.column_stack([freq, z.real, z.imag])
     out = Table(["f (Hz)", "Z' (ohm)", "Z'' (ohm)"], data, table.lines)
     temperature = temperature_from_comments(header, meta)
@@ -143,7 +150,7 @@ def read_novocontrol(path: str, lines: list[str]) -> list[ImpedanceSpectrum]:
 
 
 def _impedance(path, columns, data, freq, area_cm2, thickness_cm, meta) -> np.ndarray:
-    omega = 2.0 * np.pi * freq
+    omega = 2.0 * np.pi * freq  # overflow to inf is reported by the range check downstream
     pair = _pair(columns, "z")
     if pair is not None:
         r, i, unit = pair

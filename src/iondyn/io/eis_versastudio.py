@@ -15,6 +15,7 @@ layout XML) is skipped.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -94,8 +95,12 @@ def read_versastudio(path: str, lines: list[str]) -> list[ImpedanceSpectrum]:
         (k for k in info if re.fullmatch(r"Action\d+", k) and k != "Action0"),
         key=lambda k: int(k[6:]),
     )
+    n_sections = sum(1 for n, _, _ in sections if re.fullmatch(r"Segment\d+", n))
     for key in actions:
-        for _ in range(int(parse_float_or_none(info[key].get("Segments", "0")) or 0)):
+        declared = parse_float_or_none(info[key].get("Segments", "0")) or 0.0
+        if not (math.isfinite(declared) and 0 <= declared <= n_sections):
+            declared = 0.0  # a corrupt count: the segments are taken as they come
+        for _ in range(int(declared)):
             count += 1
             owner[count] = info[key]
     spectra: list[ImpedanceSpectrum] = []

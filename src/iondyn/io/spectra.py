@@ -10,7 +10,8 @@ Layouts understood:
 Lines starting with ``#`` or ``%`` are comments. Header lines are the non-numeric lines before
 the first numeric row; after it every line must be numeric with the same number of columns
 (otherwise the error names the line). Rows with a missing or NaN value are dropped from the
-spectrum concerned and reported in ``metadata["warnings"]``; infinite values are an error.
+spectrum concerned and reported in ``metadata["warnings"]``; infinite values and magnitudes
+beyond :data:`VALUE_MAX` (10²⁰) are an error naming the line.
 
 **Axis names and units** come from the header (:func:`parse_axis_header`): ``BE/eV``,
 ``Binding Energy (eV)``, ``E [eV]`` give a name and a unit, the abbreviations ``BE``/``KE``/``PE``
@@ -36,6 +37,10 @@ from iondyn.io.text import guess_delimiter, parse_number, read_lines
 __all__ = ["parse_axis_header", "quantity_name", "read_spectra"]
 
 _COMMENT = ("#", "%", "!")
+
+#: Largest accepted magnitude of an axis or intensity value: far beyond any count rate or
+#: energy, and small enough that sums of squares stay finite in the fits.
+VALUE_MAX = 1e20
 
 
 #: Spelled-out names of axis quantities (keys lower case).
@@ -160,6 +165,15 @@ def read_spectra(path: str | Path, x_unit: str = "", y_unit: str = "") -> Spectr
     if np.any(np.isinf(data)):
         r = int(np.nonzero(np.isinf(data).any(axis=1))[0][0])
         raise DataError("infinite value in the data", src, line=body_line(body, first_line, r))
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(data) > VALUE_MAX
+    if huge.any():
+        r = int(np.nonzero(huge.any(axis=1))[0][0])
+        raise DataError(
+            f"value beyond ±{VALUE_MAX:g} (corrupted file or wrong unit?)",
+            src,
+            line=body_line(body, first_line, r),
+        )
     x_all = data[:, 0]
     named = len(header) == data.shape[1]
     labels = header[1:] if named else None

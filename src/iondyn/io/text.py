@@ -7,7 +7,9 @@ Instrument files come in UTF-8 (with or without a byte-order mark), Windows-1252
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,8 @@ import numpy as np
 from iondyn.errors import FileFormatError
 
 __all__ = [
+    "MAX_TEXT_BYTES",
+    "check_input_file",
     "guess_delimiter",
     "is_binary",
     "parse_number",
@@ -22,22 +26,85 @@ __all__ = [
     "read_bytes",
     "read_lines",
     "read_text",
+    "special_file_kind",
 ]
 
 #: Files larger than this are refused by text readers (a guard against pointing at a disk image).
 MAX_TEXT_BYTES = 512 * 1024 * 1024
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """Read a whole file, turning OS errors into :class:`FileFormatError` naming the file."""
-    p = Path(path)
+def check_input_file(path: str | Path, max_bytes: int = MAX_TEXT_BYTES) -> int:
+    """Size in bytes of ``path`` if it is a regular file of at most ``max_bytes``.
+
+    Raises :class:`FileFormatError` naming the file otherwise: no such file, a directory, or a
+    special file (FIFO, character or block device such as ``/dev/zero``, socket), which would
+    block or never end. Only ``stat`` is called, so nothing is opened.
+    """
     try:
-        if p.is_dir():
-            raise FileFormatError("is a directory, not a file", path=str(path))
-        size = p.stat().st_size
-        if size > MAX_TEXT_BYTES:
-            raise FileFormatError(f"file too large for a text reader ({size} bytes)", str(path))
-        return p.read_bytes()
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileFormatError("no such file", path=str(path)) from None
+    except PermissionError:
+        raise FileFormatError("permission denied", path=str(path)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        raise FileFormatError(f"cannot read file ({_reason(exc)})", str(path)) from None
+    _check_mode(path, st.st_mode)
+    if st.st_size > max_bytes:
+        raise FileFormatError(
+            f"file too large ({st.st_size} bytes; the limit is {max_bytes})", str(path)
+        )
+    return int(st.st_size)
+
+
+def special_file_kind(path: str | Path) -> str | None:
+    """``"a named pipe"``, ``"a character device"``, … when ``path`` exists and is neither a
+    regular file nor a directory (reading it could block or never end); ``None`` otherwise,
+    missing paths included. Only ``stat`` is called."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return _kind(mode)
+
+
+def _check_mode(path: str | Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise FileFormatError("is a directory, not a file", path=str(path))
+    if not stat.S_ISREG(mode):
+        raise FileFormatError(f"not a regular file ({_kind(mode)})", path=str(path))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc)
+
+
+def read_bytes(path: str | Path, max_bytes: int = MAX_TEXT_BYTES) -> bytes:
+    """Read a whole regular file of at most ``max_bytes``, turning OS errors into
+    :class:`FileFormatError` naming the file.
+
+    Directories, FIFOs, devices (``/dev/zero``) and sockets are refused before anything is
+    read (:func:`check_input_file`); the file is opened non-blocking and checked again on the
+    open descriptor, and never more than ``max_bytes`` are read, so a file that grows or a
+    special file swapped in meanwhile cannot hang or exhaust memory.
+    """
+    check_input_file(path, max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise FileFormatError("no such file", path=str(path)) from None
     except PermissionError:
@@ -45,7 +112,24 @@ def read_bytes(path: str | Path) -> bytes:
     except IsADirectoryError:
         raise FileFormatError("is a directory, not a file", path=str(path)) from None
     except OSError as exc:
-        raise FileFormatError(f"cannot read file ({exc.strerror or exc})", str(path)) from None
+        raise FileFormatError(f"cannot read file ({_reason(exc)})", str(path)) from None
+    try:
+        st = os.fstat(fd)
+        _check_mode(path, st.st_mode)
+        data = bytearray()
+        chunk = min(st.st_size, max_bytes) + 1  # the whole file in one read, usually
+        while len(data) <= max_bytes:
+            block = os.read(fd, max(chunk, 1 << 20))
+            if not block:
+                break
+            data += block
+    except OSError as exc:
+        raise FileFormatError(f"cannot read file ({_reason(exc)})", str(path)) from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise FileFormatError(f"file too large (more than {max_bytes} bytes)", str(path))
+    return bytes(data)
 
 
 def is_binary(data: bytes) -> bool:

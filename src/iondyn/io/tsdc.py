@@ -15,9 +15,13 @@ and kept in the curve. A heating rate stated in a comment line (``heating rate: 
 ``beta = 0.1 K/s``) is used when ``beta`` is not given.
 
 Errors name the file and line: a temperature that does not increase (a repeated value or a
-cooling segment), temperatures below 0 K after conversion, a zero current everywhere, text in
-the numeric block. ``heating_segment=True`` instead averages repeated temperatures and keeps the
-longest strictly heating run, with a warning.
+cooling segment), temperatures below 0 K or above :data:`TEMPERATURE_MAX_K` (10⁴ K) after
+conversion, a current whose magnitude exceeds :data:`CURRENT_MAX` (10¹⁵ in the file's unit;
+magnitudes below :data:`CURRENT_MIN`, 10⁻²⁵⁰, are read as 0), a current that is zero
+everywhere, a stated heating rate outside 10⁻⁶–10³ K/s, text in the numeric block. The limits
+reject corrupted values (1e308) that no instrument writes and that would overflow the fits.
+``heating_segment=True`` instead averages repeated temperatures and keeps the longest strictly
+heating run, with a warning.
 """
 
 from __future__ import annotations
@@ -32,7 +36,21 @@ from iondyn.data import TSDCCurve
 from iondyn.errors import DataError, FileFormatError, InputError
 from iondyn.io.text import guess_delimiter, parse_number, read_lines
 
-__all__ = ["normalise_current_unit", "read_tsdc", "temperature_unit_of"]
+__all__ = [
+    "CURRENT_MAX",
+    "CURRENT_MIN",
+    "TEMPERATURE_MAX_K",
+    "normalise_current_unit",
+    "read_tsdc",
+    "temperature_unit_of",
+]
+
+#: Accepted ranges (see the module docstring).
+TEMPERATURE_MAX_K = 1e4
+CURRENT_MAX = 1e15
+#: Currents below this magnitude are read as 0 (tail values underflowing to denormals).
+CURRENT_MIN = 1e-250
+_BETA_RANGE_K_PER_S = (1e-6, 1e3)
 
 _COMMENT = ("#", "%", "!")
 _TEMP_NAME = re.compile(r"(^t$|^t[\s_\[(]|temp|kelvin|celsius|°|℃|deg)", re.IGNORECASE)
@@ -112,6 +130,31 @@ def _heating_segment(
     k = int(np.argmax(np.diff(breaks)))
     a, b = int(breaks[k]), int(breaks[k + 1])
     return T2[a:b], J2[a:b], L2[a:b]
+
+
+def _check_ranges(
+    src: str, T: np.ndarray, J: np.ndarray, lines: list[int], unit_t: str, unit_i: str
+) -> None:
+    """DataError naming the line of the first temperature above TEMPERATURE_MAX_K or current
+    beyond ±CURRENT_MAX (temperatures ≤ 0 K are reported by the caller); currents below
+    CURRENT_MIN in magnitude are set to 0 in place."""
+    bad_t = T > TEMPERATURE_MAX_K
+    J[np.abs(J) < CURRENT_MIN] = 0.0
+    bad_j = np.abs(J) > CURRENT_MAX
+    if not (bad_t.any() or bad_j.any()):
+        return
+    r = int(np.argmax(bad_t | bad_j))
+    if bad_t[r]:
+        shown = T[r] - ZERO_CELSIUS_K if unit_t == "C" else T[r]
+        problem = (
+            f"temperature {shown:g} {'°C' if unit_t == 'C' else 'K'} is above "
+            f"{TEMPERATURE_MAX_K:g} K"
+        )
+    else:
+        problem = (
+            f"current {J[r]:g} {unit_i} is beyond the accepted magnitude {CURRENT_MAX:g} {unit_i}"
+        )
+    raise DataError(problem + " (corrupted file or wrong unit?)", src, lines[r])
 
 
 def read_tsdc(
@@ -203,6 +246,7 @@ def read_tsdc(
     lines_kept = [n for n, k in zip(line_no, keep) if k]
     if unit_t == "C":
         T = T + ZERO_CELSIUS_K
+    _check_ranges(src, T, J, lines_kept, unit_t, unit_i)
     if T.size and np.any(T <= 0):
         r = int(np.nonzero(T <= 0)[0][0])
         shown = T[r] - ZERO_CELSIUS_K if unit_t == "C" else T[r]
@@ -234,6 +278,13 @@ def read_tsdc(
     if not np.any(J != 0):
         raise DataError("the current is zero everywhere", src)
     rate = beta if beta is not None else _beta_from_comments(comments)
+    lo, hi = _BETA_RANGE_K_PER_S
+    if beta is None and rate is not None and not lo <= rate <= hi:
+        raise DataError(
+            f"the heating rate {rate:g} K/s stated in the file is outside {lo:g}–{hi:g} K/s "
+            "(give it with beta / --beta)",
+            src,
+        )
     extra = {
         (names[j] or f"column {j + 1}"): data[keep, j] if T.size == keep.sum() else None
         for j in range(data.shape[1])

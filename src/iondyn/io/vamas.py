@@ -42,7 +42,7 @@ import numpy as np
 from iondyn.data import Spectrum, SpectrumSet
 from iondyn.errors import FileFormatError, InputError
 from iondyn.io.spectra import quantity_name
-from iondyn.io.text import read_bytes, read_lines
+from iondyn.io.text import check_input_file, read_bytes, read_lines
 
 __all__ = ["VAMAS_MAGIC", "is_vamas_file", "read_vamas", "sniff_vamas"]
 
@@ -74,6 +74,7 @@ def sniff_vamas(lines: list[str]) -> bool:
 
 def is_vamas_file(path: str | Path) -> bool:
     """Whether ``path`` starts like a VAMAS file (reads the first 4 kB only)."""
+    check_input_file(path)  # a FIFO or device is refused before it is opened
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)

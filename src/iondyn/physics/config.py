@@ -36,10 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iondyn.errors import ConfigError, InputError
+from iondyn.errors import ConfigError, FileFormatError, InputError
+from iondyn.io.text import read_bytes
 from iondyn.physics.species import CONTACT_KINDS, Contact, Device, Phase, Reaction, Species
 
-__all__ = ["SimulationConfig", "config_from_dict", "load_config"]
+__all__ = ["MAX_CONFIG_BYTES", "SimulationConfig", "config_from_dict", "load_config"]
+
+#: Device files are a few kB; anything larger than this is not one.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 _SPECIES_KEYS = {
     "name": str,
@@ -261,16 +265,12 @@ def config_from_dict(doc: dict[str, Any], source: str | None = None) -> Simulati
 def load_config(path: str | Path) -> SimulationConfig:
     """Read and validate a TOML device configuration."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a file", path=str(path)) from None
+    try:  # a regular file of at most MAX_CONFIG_BYTES: a FIFO or /dev/zero must not hang
+        text = read_bytes(p, max_bytes=MAX_CONFIG_BYTES).decode("utf-8-sig")
+    except FileFormatError as exc:
+        raise ConfigError(exc.problem, path=str(path)) from None
     except UnicodeDecodeError:
         raise ConfigError("not a UTF-8 text file", path=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read ({exc.strerror or exc})", path=str(path)) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -124,9 +124,15 @@ class PipelineConfig:
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_file(cls, path: str | Path, kinds: Mapping[str, Analyzer] | None = None):
+        from iondyn.errors import FileFormatError
+        from iondyn.io.text import check_input_file
+
         p = Path(path)
         try:
+            check_input_file(p, 16 << 20)  # a regular file of at most 16 MiB (no FIFO, device)
             text = p.read_text(encoding="utf-8")
+        except FileFormatError as exc:
+            raise ConfigError(f"cannot read the config file ({exc.problem})", path=str(p)) from None
         except OSError as exc:
             raise ConfigError(
                 f"cannot read the config file ({exc.strerror})", path=str(p)
@@ -300,9 +306,14 @@ def _rule(i: int, rule: Any, kinds, base: Path, src, err) -> Rule:
 def read_manifest(path: Path, where: str, config_path: str | None) -> dict[str, float]:
     """``{file name or pattern: temperature in K}`` from a manifest CSV (module docstring)."""
     from iondyn.constants import ZERO_CELSIUS_K
+    from iondyn.errors import FileFormatError
+    from iondyn.io.text import check_input_file
 
     try:
+        check_input_file(path, 16 << 20)
         text = path.read_text(encoding="utf-8-sig")
+    except (FileFormatError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read {path} ({exc})", path=config_path) from None
     except OSError as exc:
         raise ConfigError(
             f"{where}: cannot read {path} ({exc.strerror})", path=config_path

@@ -337,8 +337,9 @@ def apply_to_peaks(peaks: list[dict[str, Any]], info: dict[str, Any], beta: floa
             p["tau0_s"] = float(np.exp(p["ln_tau0"]))
             p["ln_tau0_err"] = info["ln_beta_tau0_err"]
             p["tau0_s_err"] = p["tau0_s"] * info["ln_beta_tau0_err"]
-        p["frequency_factor_per_s"] = 1.0 / p["tau0_s"]
-        p["frequency_factor_per_s_err"] = p["ln_tau0_err"] / p["tau0_s"]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            p["frequency_factor_per_s"] = float(np.float64(1.0) / p["tau0_s"])
+            p["frequency_factor_per_s_err"] = float(p["ln_tau0_err"] / np.float64(p["tau0_s"]))
     mode = info.get("mode", "free")
     summary: dict[str, Any] = {"mode": mode}
     if mode == "fixed":
