@@ -138,3 +138,76 @@ def test_real_multi_format_files(capsys):
     assert code == 0 and len(doc["results"]) == 2
     for res in doc["results"]:
         assert res["R_pol_ohm"] > 0 and len(res["peaks"]) >= 1
+
+
+def strict_json(text: str) -> dict:
+    """json.loads that refuses NaN and ±Infinity (not JSON)."""
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def nonsense_files(tmp_path: Path) -> dict[str, Path]:
+    """Fuzzed inputs: all-negative Re Z, Z″ written as Z′ (columns swapped), a constant."""
+    z = blocking_cell()
+    cases = {
+        "negative": np.column_stack([F, -np.abs(z.real), z.imag]),
+        "swapped": np.column_stack([F, z.imag, z.real]),
+        "constant": np.column_stack([F, np.full(F.size, 100.0), np.zeros(F.size)]),
+    }
+    paths = {}
+    for name, table in cases.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        np.savetxt(paths[name], table, delimiter=",", fmt="%.10g")
+    return paths
+
+
+@pytest.mark.parametrize("case", ["negative", "swapped"])
+@pytest.mark.parametrize("command", ["kk", "drt"])
+def test_nonsense_data_is_a_clean_data_error(tmp_path, capsys, case, command):
+    path = nonsense_files(tmp_path)[case]
+    code = main(["eis", command, str(path), "--json"])
+    captured = capsys.readouterr()
+    doc = strict_json(captured.out)
+    assert code == 2 and doc["results"] == []
+    (err,) = doc["errors"]
+    assert err["type"] == "DataError" and "\n" not in err["message"]
+    assert err["message"].startswith(str(path)) and "Re Z ≤ 0 at 81 of 81" in err["message"]
+    assert "swapped" in err["message"]
+    assert captured.err.count("iondyn: error:") == 1
+
+
+def test_constant_curve_gives_numbers_and_a_warning(tmp_path, capsys):
+    path = nonsense_files(tmp_path)["constant"]
+    code = main(["eis", "kk", str(path), "--json"])
+    doc = strict_json(capsys.readouterr().out)
+    assert code == 0 and doc["errors"] == []
+    (res,) = doc["results"]
+    for key in ("mu", "noise_estimate", "residual_real_max", "residual_imag_max", "R0_ohm"):
+        assert isinstance(res[key], float), key
+    assert -1e6 < res["mu"] <= 1.0
+    assert res["valid"] is True and res["R0_ohm"] == pytest.approx(100.0)
+    assert all(isinstance(c["statistic"], float) for c in res["checks"])
+    assert any("same at every frequency" in w for w in res["warnings"])
+    assert res["outliers"] == []
+
+
+def test_drt_text_lists_the_arc_of_overlapping_peaks(capsys):
+    path = DATA / "PEIS_LPSCl_IonBlocking_-25C.txt"
+    assert main(["eis", "drt", str(path), "--series-capacitance"]) == 0
+    out = capsys.readouterr().out
+    assert "overlapping peaks form one arc" in out and "τ_arc / s" in out
+    code, doc = run_json(capsys, ["eis", "drt", str(path), "--series-capacitance", "--json"])
+    (res,) = doc["results"]
+    assert res["settings"]["penalty_scale"] == "local"
+    arcs = [a for a in res["arcs"] if a["tau_s"] < 1e-5]
+    assert max(a["R_ohm"] for a in arcs) > 1100 and res["R_inf_ohm"] > 50
+    code, doc = run_json(capsys, ["eis", "kk", str(path), "--series-capacitance", "--json"])
+    assert code == 0
+    (kk,) = doc["results"]
+    assert kk["valid"] is True and len(kk["outliers"]) == 1
+    assert {"index", "frequency_Hz", "residual_real", "residual_imag", "z_score"} <= set(
+        kk["outliers"][0]
+    )

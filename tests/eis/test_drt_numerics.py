@@ -7,10 +7,17 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import nnls
 
-from iondyn.eis.drt_basis import gaussian_rbf, kernel_matrices, make_grid, penalty_matrix
+from iondyn.eis.drt_basis import (
+    gaussian_rbf,
+    kernel_matrices,
+    make_grid,
+    penalty_matrix,
+    smoothed_gamma_scale,
+    weighted_penalty_matrix,
+)
 from iondyn.eis.drt_lambda import TikhonovProblem, search_lambda, selection_scores
 from iondyn.eis.drt_nnls import nnls_gram
-from iondyn.eis.drt_peaks import find_drt_peaks, interval_areas
+from iondyn.eis.drt_peaks import find_drt_peaks, group_arcs, interval_areas
 from iondyn.errors import InputError
 
 OMEGA = 2 * np.pi * np.logspace(5, -1, 49)
@@ -173,3 +180,81 @@ def test_peak_areas_partition_the_total():
     x[33] = 0.05
     gamma = gaussian_rbf(y, grid) @ x
     assert len(find_drt_peaks(y, gamma, x, grid, measured)) == 3
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_weighted_penalty_matrix(order):
+    grid = make_grid(OMEGA, per_decade=6)
+    knots = np.array([grid.ln_tau[0], grid.ln_tau[-1]])
+    flat = weighted_penalty_matrix(grid, order, knots, np.zeros(2))
+    exact = penalty_matrix(grid, order)
+    assert np.abs(flat - exact).max() < 1e-10 * np.abs(exact).max()
+    # a weight of 4 on the right half: the right-hand basis functions cost 4 times as much
+    mid = 0.5 * (grid.ln_tau[0] + grid.ln_tau[-1])
+    knots = np.array([mid - 1e-3, mid + 1e-3])
+    stepped = weighted_penalty_matrix(grid, order, knots, np.log([1.0, 4.0]))
+    assert stepped[-1, -1] == pytest.approx(4 * exact[-1, -1], rel=1e-6)
+    assert stepped[0, 0] == pytest.approx(exact[0, 0], rel=1e-6)
+
+
+def test_smoothed_gamma_scale_follows_gamma_with_a_floor():
+    grid = make_grid(OMEGA, per_decade=8)
+    x = np.zeros(grid.n)
+    x[30] = 1000.0
+    y, u = smoothed_gamma_scale(grid, x, floor=5.0, width_decades=0.5)
+    assert np.all(u >= 5.0) and u.min() == pytest.approx(5.0, rel=1e-6)
+    peak = y[np.argmax(u)]
+    assert peak == pytest.approx(grid.ln_tau[30], abs=0.05)  # symmetric: no shift
+    assert u.max() < 1000.0  # smoothed
+
+
+def test_small_isolated_peak_beside_a_huge_one_is_kept():
+    """Prominence is judged against each peak's own height (the old rule, 0.5 % of the
+    largest γ, dropped a bulk arc 10⁴ times smaller than the electrode)."""
+    grid = make_grid(OMEGA, per_decade=10)
+    x = np.zeros(grid.n)
+    x[20], x[50] = 1e-3, 10.0
+    y = np.linspace(grid.ln_tau[0], grid.ln_tau[-1], 4 * (grid.n - 1) + 1)
+    gamma = gaussian_rbf(y, grid) @ x
+    measured = (float(-np.log(OMEGA.max())), float(-np.log(OMEGA.min())))
+    for fraction in (0.0, 0.1):
+        peaks = find_drt_peaks(y, gamma, x, grid, measured, min_fraction=fraction)
+        assert len(peaks) == 2
+        assert peaks[0].tau_s == pytest.approx(grid.tau[20], rel=1e-3)
+        assert peaks[0].R_ohm == pytest.approx(1e-3 * grid.s * np.sqrt(2 * np.pi), rel=1e-3)
+    # a wiggle 1 % deep on a flank is not a peak of its own
+    x2 = np.zeros(grid.n)
+    x2[30:34] = [1.0, 1.0, 0.97, 0.99]
+    gamma2 = gaussian_rbf(y, grid) @ x2
+    assert len(find_drt_peaks(y, gamma2, x2, grid, measured, min_fraction=0.0)) == 1
+
+
+def test_overlapping_peaks_form_one_arc():
+    grid = make_grid(OMEGA, per_decade=10)
+    x = np.zeros(grid.n)
+    x[24], x[27], x[50] = 6.0, 10.0, 8.0  # 24/27: shallow valley; 50: far away
+    y = np.linspace(grid.ln_tau[0], grid.ln_tau[-1], 4 * (grid.n - 1) + 1)
+    gamma = gaussian_rbf(y, grid) @ x
+    measured = (float(-np.log(OMEGA.max())), float(-np.log(OMEGA.min())))
+    peaks = find_drt_peaks(y, gamma, x, grid, measured, min_fraction=0.0)
+    assert len(peaks) == 3
+    arcs = group_arcs(y, gamma, peaks, measured)
+    assert [a.peaks for a in arcs] == [[0, 1], [2]]
+    assert arcs[0].R_ohm == pytest.approx(peaks[0].R_ohm + peaks[1].R_ohm)
+    assert grid.tau[24] < arcs[0].tau_s < grid.tau[27]
+    # a single symmetric peak: τ of its arc = the position of its maximum
+    assert arcs[1].tau_s == pytest.approx(grid.tau[50], rel=0.01)
+
+
+def test_lambda_near_the_end_of_the_range_is_a_warning():
+    a, b, p, _ = _smoothing_problem(1e-2)
+    free = search_lambda(TikhonovProblem(a, b, p), "discrepancy")
+    assert not free.at_edge and not any("end of the search" in w for w in free.warnings)
+    opt = np.log10(free.lam)
+    # the optimum above the range: the strongest λ offered, at the upper end
+    top = search_lambda(TikhonovProblem(a, b, p), "discrepancy", lam_range=(1e-10, 10 ** (opt - 1)))
+    assert top.at_edge and any("upper end" in w for w in top.warnings)
+    # the optimum below the range: refined inside the lowest grid step, still the lower end
+    low = search_lambda(TikhonovProblem(a, b, p), "gcv", lam_range=(10 ** (opt + 1.2), 1e2))
+    assert low.lam < 10 ** (opt + 1.2 + 0.5)
+    assert low.at_edge and any("lower end" in w for w in low.warnings)

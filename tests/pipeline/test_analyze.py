@@ -261,3 +261,38 @@ def test_text_summary_and_progress_free_json(tmp_path, capsys, fast_config):
     captured = capsys.readouterr()
     doc = json.loads(captured.out)  # exactly one JSON document
     assert {"files", "ok", "error", "skipped", "seconds"} <= set(doc)
+
+
+def test_blocking_pellet_gets_series_capacitance_kk_and_drt(tmp_path, capsys):
+    """LPSCl pellet between blocking electrodes (real EC-Lab file): the automatic fit models the
+    electrode as a huge R‖CPE arc, not a series CPE, so the analyzer recognises the capacitive
+    low-frequency end from the data; with the series capacitance the Lin-KK test passes (one
+    outlier at 5.55 MHz reported) and the DRT lists the ion-transport arc and R∞ > 0."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "data" / "eis" / "PEIS_LPSCl_IonBlocking_-25C.txt"
+    data = tmp_path / "lpscl"
+    data.mkdir()
+    shutil.copy(src, data / src.name)
+    run = tmp_path / "run"
+    code, doc = analyze(capsys, data, "--out", run, "--workers", "0")
+    assert code == 0 and doc["ok"] == 1
+    table = parameter_table(run)
+    assert table[(src.name, 0, "kk", "valid")][0] == 1.0
+    assert table[(src.name, 0, "kk", "series_capacitance")][0] == 1.0
+    assert table[(src.name, 0, "drt", "R_inf_ohm")][0] > 50
+    assert table[(src.name, 0, "drt", "C_series_F")][0] == pytest.approx(2.8e-7, rel=0.2)
+    arcs = [
+        (table[key][0], table[(*key[:3], "R_ohm")][0])
+        for key in table
+        if key[0] == src.name and key[2].startswith("drt arc") and key[3] == "tau_s"
+    ]
+    ion = [(t, r) for t, r in arcs if 1e-8 < t < 1e-6]
+    assert len(ion) == 1 and 1100 < ion[0][1] < 1500 and 1e-7 < ion[0][0] < 2e-7
+    peaks = [
+        table[key][0]
+        for key in table
+        if key[0] == src.name and key[2].startswith("drt peak") and key[3] == "tau_s"
+    ]
+    assert any(1e-7 < t < 3e-7 for t in peaks)

@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--per-decade", type=positive_float, help="basis functions per decade of τ (default: auto)"
     )
     parser.add_argument(
+        "--penalty-scale",
+        choices=("local", "global"),
+        default="local",
+        help="penalty relative to a pilot γ (local, default) or to the mean |Z| (global)",
+    )
+    parser.add_argument(
         "--min-peak-fraction",
         type=float,
         default=0.1,
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         r_inf=not args.no_r_inf,
         weighting=args.weighting,
         per_decade=args.per_decade,
+        penalty_scale=args.penalty_scale,
         min_peak_fraction=args.min_peak_fraction,
     )
     errors: list[dict[str, Any]] = []
@@ -160,7 +167,7 @@ def _print_result(r: Any) -> None:
                 f"{1.0 / (2.0 * math.pi * p.tau_s):.4g}",
                 f"{p.R_ohm:.4g}",
                 f"{p.C_F:.3g}",
-                f"{100 * p.fraction:.1f}",
+                f"{100 * p.fraction:.3g}",
                 f"{p.significance:.3g}",
                 ("" if p.in_measured_range else "outside range ")
                 + ("" if p.significant else "not significant"),
@@ -171,6 +178,21 @@ def _print_result(r: Any) -> None:
         print("  " + format_table(rows, header).replace("\n", "\n  "))
     else:
         print("  no peaks")
+    joined = [a for a in r.arcs if len(a.peaks) > 1]
+    if joined:
+        rows = [
+            (
+                "+".join(str(k + 1) for k in a.peaks),
+                f"{a.tau_s:.4g}",
+                f"{1.0 / (2.0 * math.pi * a.tau_s):.4g}",
+                f"{a.R_ohm:.4g}",
+                f"{a.C_F:.3g}",
+            )
+            for a in joined
+        ]
+        print("  overlapping peaks form one arc (compare these with circuit arcs):")
+        header = ["peaks", "τ_arc / s", "f / Hz", "R / Ω", "C / F"]
+        print("  " + format_table(rows, header).replace("\n", "\n  "))
     for w in r.warnings:
         print(f"  warning: {w}")
     print()

@@ -76,9 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Lin-KK test (Schönleber et al. 2014): fit a chain of RC elements with log-spaced "
             "time constants, choose their number M by the μ criterion, and judge the residuals "
-            "(relative to |Z|) against the noise: valid when they look like white noise (no "
-            "outlier beyond the Bonferroni bound, no excess at the low-frequency end, no "
-            "clustered signs). Use --series-capacitance for blocking electrodes."
+            "(relative to |Z|) against the noise: valid when they look like white noise (not "
+            "many values beyond 3σ, no excess at the low-frequency end, no clustered signs); "
+            "points beyond the Bonferroni bound are reported as outliers, and a few isolated "
+            "ones do not invalidate a spectrum. Use --series-capacitance for blocking "
+            "electrodes."
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="impedance files")

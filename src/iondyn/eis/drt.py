@@ -10,13 +10,27 @@ unknowns. 1/C_s rather than C_s makes a blocking electrode a linear term — the
 peers lack, whose absence turns the electrode's capacitive spike into phantom long-τ peaks.
 The estimate minimises
 
-    Σ_i w_i² |Z_i − Ẑ_i|² + λ [ ‖d^k γ/d(ln τ)^k‖² + κ ‖γ‖² ] / S²,   all unknowns ≥ 0,
+    Σ_i w_i² |Z_i − Ẑ_i|² + λ ∫ [ (d^k γ/d(ln τ)^k)² + κ γ² ] / u(ln τ)² d ln τ,   unknowns ≥ 0,
 
 w_i = 1/|Z_i| (``weighting="modulus"``, default) or 1/S (``"unit"``), S the geometric mean of
-|Z| (so λ is dimensionless and independent of the units of Z), k = 1 (default) or 2, κ the
-optional ridge weight (``ridge``, default 0). λ is fixed by the user or chosen on the exact
-constrained solutions (:mod:`iondyn.eis.drt_lambda`; default: discrepancy principle with the
-noise level from GCV). Peaks, their resistances and significance: :mod:`iondyn.eis.drt_peaks`.
+|Z|, k = 1 (default) or 2, κ the optional ridge weight (``ridge``, default 0); λ is
+dimensionless and independent of the units of Z.
+
+*Penalty scale* u (``penalty_scale``). ``"global"``: u ≡ S. ``"local"`` (default with modulus
+weighting): a hierarchical, two-stage estimate — the global problem is solved first (λ chosen
+as below) and u(y) = γ̄_pilot(y) + 0.01 S, its γ smoothed by a Gaussian of 0.5 decade, then the
+problem is solved again with that scale. Locally adapted regularisation after Effat & Ciucci,
+Electrochim. Acta 247, 1117 (2017). Reason: with one S, a spectrum whose γ spans decades
+(a 1 kΩ bulk arc beside a 10 MΩ blocking CPE) needs a tiny λ for the electrode and is left
+unregularised where γ is small — the bulk arc broke into spikes and a basis function beyond
+1/ω_max, equivalent to R∞ plus a negative inductance, took R∞ to 0 on the LPSCl pellet. With
+u following γ the penalty is relative everywhere; being symmetric about a symmetric peak it
+moves no maximum (a |Z|-based local scale, also tried, shifted ZARC maxima by 6–13 %), and the
+0.01 S floor keeps the regions without γ (a blocking capacitor's range) stiff, so no
+long-τ humps grow there. The ZARC's heavy-tail side lobes of the global form also vanish.
+λ is fixed by the user or chosen on the exact constrained solutions (:mod:`iondyn.eis.drt_lambda`;
+default: discrepancy principle with the noise level from GCV). Peaks, their resistances,
+significance and the arcs they form: :mod:`iondyn.eis.drt_peaks`.
 """
 
 from __future__ import annotations
@@ -25,12 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from iondyn.data import ImpedanceSpectrum
-from iondyn.eis.drt_basis import RBFGrid, gaussian_rbf, kernel_matrices, make_grid, penalty_matrix
+from iondyn.eis.drt_basis import DesignedProblem, gaussian_rbf, smoothed_gamma_scale
 from iondyn.eis.drt_lambda import LAMBDA_METHODS, TikhonovFit, TikhonovProblem, search_lambda
-from iondyn.eis.drt_peaks import DRTPeak, find_drt_peaks, merge_peaks
+from iondyn.eis.drt_peaks import DRTPeak, find_drt_peaks, group_arcs, merge_peaks, peak_warnings
 from iondyn.eis.drt_result import DRTResult
-from iondyn.eis.kk import as_impedance_spectrum
+from iondyn.eis.kk_validity import as_impedance_spectrum, capacitive_tail, screen_spectrum
 from iondyn.errors import DataError, InputError
 
 __all__ = ["DRT", "MIN_POINTS_DRT", "DRTResult"]
@@ -38,7 +51,12 @@ __all__ = ["DRT", "MIN_POINTS_DRT", "DRTResult"]
 #: Fewest frequencies a DRT is attempted on.
 MIN_POINTS_DRT = 5
 _WEIGHTINGS = ("modulus", "unit")
+_PENALTY_SCALES = ("local", "global")
 _OUTPUT_OVERSAMPLING = 4
+_NOT_CONVERGED = "the non-negative least-squares solver did not converge"
+#: Local penalty scale: floor (fraction of S) and smoothing (decades) of the pilot's γ.
+PILOT_FLOOR = 0.01
+PILOT_SMOOTHING_DECADES = 0.5
 
 
 def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -67,11 +85,13 @@ class DRT:
     inductance : fit L ≥ 0.
     r_inf : fit R∞ ≥ 0 (default True).
     weighting : ``"modulus"`` (w = 1/|Z|, default) or ``"unit"``.
+    penalty_scale : ``"local"`` (default: the hierarchical two-stage scale of the module
+        docstring; with unit weighting it falls back to ``"global"``) or ``"global"`` (u ≡ S).
     per_decade : basis functions per decade of τ (``None``: the data density, clipped to 5–20).
     extend_decades : how far the τ grid reaches beyond [1/ω_max, 1/ω_min], in decades.
     width_factor : RBF width s in units of the centre spacing (default 1).
-    min_prominence, min_peak_fraction, significance_threshold : peak detection, see
-        :mod:`iondyn.eis.drt_peaks`.
+    min_prominence, min_peak_fraction, significance_threshold : peak detection (prominence as
+        a fraction of each peak's own height, default 0.05), see :mod:`iondyn.eis.drt_peaks`.
 
     ``fit(spectrum)`` returns a :class:`~iondyn.eis.drt_result.DRTResult`.
     """
@@ -88,10 +108,11 @@ class DRT:
         inductance: bool = False,
         r_inf: bool = True,
         weighting: str = "modulus",
+        penalty_scale: str = "local",
         per_decade: float | None = None,
         extend_decades: float = 1.0,
         width_factor: float = 1.0,
-        min_prominence: float = 0.005,
+        min_prominence: float = 0.05,
         min_peak_fraction: float = 0.1,
         significance_threshold: float = 25.0,
     ):
@@ -107,6 +128,8 @@ class DRT:
             raise InputError(f"penalty order must be 1 or 2, got {penalty_order}")
         if weighting not in _WEIGHTINGS:
             raise InputError(f"unknown weighting {weighting!r}; choose modulus or unit")
+        if penalty_scale not in _PENALTY_SCALES:
+            raise InputError(f"unknown penalty scale {penalty_scale!r}; choose local or global")
         for name, value in (
             ("min_prominence", min_prominence),
             ("min_peak_fraction", min_peak_fraction),
@@ -122,6 +145,7 @@ class DRT:
         self.inductance = bool(inductance)
         self.r_inf = bool(r_inf)
         self.weighting = weighting
+        self.penalty_scale = penalty_scale
         self.per_decade = None if per_decade is None else _check_positive("per_decade", per_decade)
         self.extend_decades = _check_positive("extend_decades", extend_decades, allow_zero=True)
         self.width_factor = _check_positive("width_factor", width_factor)
@@ -144,6 +168,7 @@ class DRT:
             "inductance": self.inductance,
             "r_inf": self.r_inf,
             "weighting": self.weighting,
+            "penalty_scale": self.penalty_scale,
             "basis": "gaussian",
             "per_decade": self.per_decade,
             "extend_decades": self.extend_decades,
@@ -165,22 +190,28 @@ class DRT:
                 f"a DRT needs at least {MIN_POINTS_DRT} frequencies, got {spec.n_points}",
                 path=spec.source,
             )
-        model = _DesignedProblem(self, spec)
+        screen_spectrum(spec)
+        model = DesignedProblem(spec.omega, spec.z, self, source=spec.source)
         tp = TikhonovProblem(model.a, model.b, model.penalty)
-        warnings: list[str] = []
-        lambda_grid = lambda_scores = None
-        if self.lam is not None:
-            fit, method = tp.evaluate(float(np.log10(self.lam)), None), "fixed"
-            if not fit.sol.converged:
-                warnings.append("the non-negative least-squares solver did not converge")
-        else:
-            noise_var = None if self.noise is None else self.noise**2
-            search = search_lambda(
-                tp, self.lambda_method, self.lambda_range, noise_variance=noise_var
+        fit, method, lambda_grid, lambda_scores, warnings = self._solve(tp)
+        if self.penalty_scale == "local" and self.weighting == "modulus":
+            local = smoothed_gamma_scale(
+                model.grid,
+                model.unpack(fit.sol.x)["gamma"],
+                PILOT_FLOOR * model.scale,
+                PILOT_SMOOTHING_DECADES,
             )
-            fit, method = search.fit, search.method
-            lambda_grid, lambda_scores = 10.0**search.log10_grid, search.scores
-            warnings += search.warnings
+            model = DesignedProblem(spec.omega, spec.z, self, local, source=spec.source)
+            tp = TikhonovProblem(model.a, model.b, model.penalty)
+            fit, method, lambda_grid, lambda_scores, warnings = self._solve(tp)
+        tail = None if self.series_capacitance else capacitive_tail(spec)
+        if tail is not None:
+            warnings.append(
+                f"the low-frequency end is capacitive (−Z″ ∝ f^−{tail[0]:.2f}, phase "
+                f"{tail[1]:.0f}° at {tail[2]:.3g} Hz): a blocking electrode; fit it with "
+                "series_capacitance=True (--series-capacitance), or its capacitance becomes "
+                "a phantom peak beyond the measured range"
+            )
         dof = tp.n - fit.trace
         sigma2 = fit.rss / dof if dof > 0 else fit.rss / tp.n
 
@@ -198,7 +229,8 @@ class DRT:
         )
         self._significance(peaks, model, tp, fit, sigma2)
         peaks = self._merge_insignificant(peaks, ln_out, gamma, model, tp, fit, sigma2)
-        warnings += _peak_warnings(peaks, self.series_capacitance, measured[1])
+        warnings += peak_warnings(peaks, self.series_capacitance or tail is not None, measured[1])
+        arcs = group_arcs(ln_out, gamma, peaks, measured)
         d = values.get("D")
         result = DRTResult(
             source=spec.source,
@@ -212,6 +244,7 @@ class DRT:
             lam=fit.lam,
             lambda_method=method,
             peaks=peaks,
+            arcs=arcs,
             frequency_Hz=spec.frequency.copy(),
             z=spec.z.copy(),
             z_fit=model.impedance(fit.sol.x),
@@ -233,10 +266,23 @@ class DRT:
             )
         return result
 
+    def _solve(
+        self, tp: TikhonovProblem
+    ) -> tuple[TikhonovFit, str, np.ndarray | None, np.ndarray | None, list[str]]:
+        """The solution at the fixed λ or at the λ of the search: (fit, method, λ grid,
+        scores, warnings)."""
+        if self.lam is not None:
+            fit = tp.evaluate(float(np.log10(self.lam)), None)
+            warnings = [] if fit.sol.converged else [_NOT_CONVERGED]
+            return fit, "fixed", None, None, warnings
+        noise_var = None if self.noise is None else self.noise**2
+        search = search_lambda(tp, self.lambda_method, self.lambda_range, noise_variance=noise_var)
+        return search.fit, search.method, 10.0**search.log10_grid, search.scores, search.warnings
+
     def _significance(
         self,
         peaks: list[DRTPeak],
-        model: _DesignedProblem,
+        model: DesignedProblem,
         tp: TikhonovProblem,
         fit: TikhonovFit,
         sigma2: float,
@@ -266,7 +312,7 @@ class DRT:
         peaks: list[DRTPeak],
         ln_tau: np.ndarray,
         gamma: np.ndarray,
-        model: _DesignedProblem,
+        model: DesignedProblem,
         tp: TikhonovProblem,
         fit: TikhonovFit,
         sigma2: float,
@@ -295,87 +341,3 @@ class DRT:
             self._significance([merged], model, tp, fit, sigma2)
             peaks[lo : lo + 2] = [merged]
         return peaks
-
-
-class _DesignedProblem:
-    """The weighted, scaled linear model: design a (2n × p), data b, penalty P and the maps
-    between the dimensionless unknowns θ and physical values.
-
-    Unknowns θ ≥ 0: [R∞/S, L·ω_max/S, (1/C_s)/(S·ω_min), x_1/S, …, x_m/S] (series terms only
-    when fitted); each column is O(1), so the solver sees a well-scaled problem.
-    """
-
-    def __init__(self, drt: DRT, spec: ImpedanceSpectrum):
-        omega = spec.omega
-        z = spec.z
-        modulus = np.abs(z)
-        if np.any(modulus == 0):
-            raise DataError("the spectrum has points with |Z| = 0", path=spec.source)
-        scale = float(np.exp(np.mean(np.log(modulus))))
-        w = 1.0 / modulus if drt.weighting == "modulus" else np.full(z.size, 1.0 / scale)
-        grid = make_grid(omega, drt.per_decade, drt.extend_decades, drt.width_factor)
-        a_re, a_im = kernel_matrices(omega, grid)
-        zero = np.zeros_like(omega)
-        series: list[tuple[str, np.ndarray, np.ndarray, float]] = []
-        if drt.r_inf:
-            series.append(("R", np.ones_like(omega), zero, scale))
-        if drt.inductance:
-            w_max = float(omega.max())
-            series.append(("L", zero, omega / w_max, scale / w_max))
-        if drt.series_capacitance:
-            w_min = float(omega.min())
-            series.append(("D", zero, -w_min / omega, scale * w_min))
-        design_re = np.column_stack([*(c[1] for c in series), a_re]) * scale
-        design_im = np.column_stack([*(c[2] for c in series), a_im]) * scale
-        self.design = design_re + 1j * design_im
-        self.a = np.vstack([design_re * w[:, None], design_im * w[:, None]])
-        self.b = np.concatenate([z.real * w, z.imag * w])
-        n_s = len(series)
-        p = self.a.shape[1]
-        self.penalty = np.zeros((p, p))
-        block = penalty_matrix(grid, drt.penalty_order)
-        if drt.ridge > 0:
-            block = block + drt.ridge * penalty_matrix(grid, 0)
-        self.penalty[n_s:, n_s:] = block
-        self.grid: RBFGrid = grid
-        self.scale = scale
-        self.series = series
-        self.n_series = n_s
-
-    def unpack(self, theta: np.ndarray) -> dict[str, Any]:
-        """Physical values: R (Ω), L (H), D = 1/C_s (1/F) and ``gamma`` coefficients (Ω)."""
-        out: dict[str, Any] = {
-            name: float(theta[k] * unit) for k, (name, _, _, unit) in enumerate(self.series)
-        }
-        out["gamma"] = theta[self.n_series :] * self.scale
-        return out
-
-    def impedance(self, theta: np.ndarray) -> np.ndarray:
-        """The model impedance Ẑ(ω) (Ω) for the unknowns θ."""
-        return self.design @ theta
-
-
-def _peak_warnings(
-    peaks: list[DRTPeak], series_capacitance: bool, ln_tau_max_measured: float
-) -> list[str]:
-    out = []
-    for p in peaks:
-        where = f"peak at τ = {p.tau_s:.3g} s (R = {p.R_ohm:.4g} Ω)"
-        if not p.significant:
-            out.append(
-                f"{where} is not required by the data (ΔJ = {p.significance:.3g} σ̂² when "
-                "removed); it may be noise"
-            )
-        if p.in_measured_range or p.fraction < 0.05:
-            continue
-        hint = ""
-        if not series_capacitance and np.log(p.tau_s) > ln_tau_max_measured:
-            hint = (
-                "; a capacitive low-frequency tail (blocking electrode) looks like this: "
-                "try series_capacitance=True (--series-capacitance)"
-            )
-        out.append(
-            f"{where}, {100 * p.fraction:.0f} % of R_pol, lies outside the measured τ range "
-            f"and is an extrapolation{hint}"
-        )
-    return out

@@ -34,8 +34,8 @@ c = Aᵀb, so one costs O(p³) whatever the number of frequencies.
   regularisation with warm starts; the walk stops early once the GCV-type score has not
   improved by 1 % over two decades (the plateau; the L-curve always walks the whole grid).
   The best grid point is then refined inside its neighbours (golden section for GCV/mGCV,
-  bisection for the discrepancy equation, to 0.02 decade). An optimum on the edge of the
-  range is reported in ``warnings``, never hidden.
+  bisection for the discrepancy equation, to 0.02 decade). An optimum within one grid step
+  of either end of the range is reported in ``warnings`` (and ``at_edge``), never hidden.
 """
 
 from __future__ import annotations
@@ -306,13 +306,16 @@ def search_lambda(
                     left, chosen = mid, ev
                 else:
                     right = mid
-    lo_edge = chosen.log10_lam <= np.log10(lo) + 1e-9
-    hi_edge = chosen.log10_lam >= np.log10(hi) - 1e-9
+    # on the edge: within one grid step of an end (the criterion wants the weakest or the
+    # strongest regularisation the range offers, whatever the refinement made of it)
+    lo_edge = chosen.log10_lam < np.log10(lo) + step_decades - 1e-9
+    hi_edge = chosen.log10_lam > np.log10(hi) - step_decades + 1e-9
     at_edge = lo_edge or hi_edge
     if at_edge:
         side = "lower" if lo_edge else "upper"
         reason = (
-            "the data may be noise-free or the model may not describe them"
+            "the data may be noise-free or the model may not describe them (e.g. a blocking "
+            "electrode without a series capacitance)"
             if side == "lower"
             else "the data carry little information beyond noise"
         )

@@ -4,8 +4,11 @@ Definition used by iondyn (documented in docs/eis-kk-drt.md):
 
 * A peak is a local maximum of γ on the output grid (4 points per basis function) whose
   prominence (scipy.signal.find_peaks, with γ taken as 0 beyond the grid so that a maximum on
-  the edge of the τ grid counts too) is at least ``min_prominence`` × the largest γ inside the
-  measured τ range (so a huge extrapolated peak does not hide the measured ones).
+  the edge of the τ grid counts too) is at least ``min_prominence`` × its *own* height: each
+  maximum is judged against its own neighbourhood, never against the largest peak (a bulk arc
+  of 1 kΩ beside a blocking electrode of 10 MΩ is a peak of its own). Maxima below 1e-9 of
+  the largest γ are rounding and ignored. Whether the data require a peak is decided by its
+  significance (below), which measures it against the noise.
 * Neighbouring peaks are separated at the lowest point of γ between them; the first peak
   extends to ln τ = −∞ and the last to +∞.
 * A *shoulder* — a peak whose shallower valley (the higher of the two separating minima) lies
@@ -42,6 +45,14 @@ Definition used by iondyn (documented in docs/eis-kk-drt.md):
 
 For a ZARC R/(1 + (iωτ0)^n) the area between minima is R only when the neighbours are well
 separated; overlapping processes share their tails and the split at the minimum biases both.
+
+*Arcs* (:func:`group_arcs`): neighbouring peaks whose separating minimum lies above
+``ARC_VALLEY`` (½) of the lower maximum overlap so much that the impedance shows them as one
+arc — bulk and grain boundary of a pellet, for instance. An arc is such a run of peaks: its
+resistance is the sum of theirs, its τ the time constant of its own impedance,
+τ_arc = 1/ω* with ω* the maximum of −Im ∫_arc γ(y)/(1 + iωe^y) dy, which is τ0 for a ZARC
+(any symmetric γ) and what an R‖CPE fit to that arc reports; C = τ_arc/R. Compare arcs, not
+peaks, with equivalent-circuit arcs.
 """
 
 from __future__ import annotations
@@ -55,10 +66,22 @@ from scipy.special import ndtr
 
 from iondyn.eis.drt_basis import RBFGrid
 
-__all__ = ["DRTPeak", "find_drt_peaks", "interval_areas", "merge_peaks"]
+__all__ = [
+    "DRTArc",
+    "DRTPeak",
+    "find_drt_peaks",
+    "group_arcs",
+    "interval_areas",
+    "merge_peaks",
+    "peak_warnings",
+]
 
 #: A shoulder: its shallower valley lies less than this fraction of its height below its top.
 SHOULDER_DEPTH = 0.5
+#: Peaks joined into one arc: their separating minimum is above this fraction of the lower top.
+ARC_VALLEY = 0.5
+#: Maxima lower than this fraction of the largest γ are rounding, not peaks.
+NUMERICAL_ZERO = 1e-9
 
 
 @dataclass
@@ -81,6 +104,22 @@ class DRTPeak:
         return asdict(self)
 
 
+@dataclass
+class DRTArc:
+    """A run of overlapping peaks (see the module docstring): ``peaks`` are their indices."""
+
+    tau_s: float
+    R_ohm: float
+    C_F: float
+    tau_low_s: float
+    tau_high_s: float
+    peaks: list[int]
+    in_measured_range: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 def interval_areas(x: np.ndarray, grid: RBFGrid, bounds: np.ndarray) -> np.ndarray:
     """∫ γ dy over consecutive intervals [bounds[k], bounds[k+1]] (bounds may be ±inf)."""
     z = (np.asarray(bounds, dtype=float)[:, None] - grid.ln_tau[None, :]) / grid.s
@@ -95,7 +134,7 @@ def find_drt_peaks(
     x: np.ndarray,
     grid: RBFGrid,
     measured_ln_tau: tuple[float, float],
-    min_prominence: float = 0.005,
+    min_prominence: float = 0.05,
     min_fraction: float = 0.1,
 ) -> list[DRTPeak]:
     """Peaks of γ sampled at ``ln_tau`` (increasing) with basis coefficients ``x`` (Ω).
@@ -106,15 +145,13 @@ def find_drt_peaks(
     # strictly inside (by half a grid step): a maximum on the boundary leans outwards
     margin = 0.5 * float(ln_tau[1] - ln_tau[0]) if ln_tau.size > 1 else 0.0
     lo_meas, hi_meas = measured_ln_tau[0] + margin, measured_ln_tau[1] - margin
-    inside = (ln_tau > lo_meas) & (ln_tau < hi_meas)
-    gmax = float(gamma[inside].max(initial=0.0))
-    if not gmax > 0:
-        gmax = float(gamma.max(initial=0.0))
+    gmax = float(gamma.max(initial=0.0))
     if not gmax > 0:
         return []
     padded = np.concatenate(([0.0], gamma, [0.0]))
-    idx, _ = find_peaks(padded, prominence=min_prominence * gmax)
-    idx = idx - 1
+    idx, props = find_peaks(padded, height=NUMERICAL_ZERO * gmax, prominence=0.0)
+    keep = props["prominences"] >= min_prominence * props["peak_heights"]
+    idx = idx[keep] - 1
     if idx.size == 0:
         return []
     # split between neighbouring peaks at the lowest γ in between
@@ -194,3 +231,85 @@ def merge_peaks(a: DRTPeak, b: DRTPeak) -> DRTPeak:
         in_measured_range=top.in_measured_range,
         at_grid_edge=top.at_grid_edge,
     )
+
+
+def _arc_time_constant(ln_tau: np.ndarray, gamma: np.ndarray) -> float:
+    """1/ω at the maximum of −Im ∫ γ/(1 + iωτ) d ln τ (trapezoidal in ln τ, 40 points per
+    decade of ω, refined by a parabola in ln ω)."""
+    ln_w = np.linspace(-ln_tau[-1] - 2.0, -ln_tau[0] + 2.0, 2 + int(17.4 * np.ptp(ln_tau) + 70))
+    x = np.exp(ln_w[:, None] + ln_tau[None, :])
+    minus_im = np.trapezoid(gamma[None, :] * x / (1.0 + x**2), ln_tau, axis=1)
+    j = int(np.argmax(minus_im))
+    y = float(ln_w[j])
+    if 0 < j < ln_w.size - 1:
+        g0, g1, g2 = minus_im[j - 1 : j + 2]
+        curv = g0 - 2.0 * g1 + g2
+        if curv < 0:
+            y += float(np.clip(0.5 * (g0 - g2) / curv, -1.0, 1.0) * (ln_w[1] - ln_w[0]))
+    return float(np.exp(-y))
+
+
+def group_arcs(
+    ln_tau: np.ndarray,
+    gamma: np.ndarray,
+    peaks: list[DRTPeak],
+    measured_ln_tau: tuple[float, float],
+) -> list[DRTArc]:
+    """The arcs formed by ``peaks`` (ordered by τ) on γ sampled at ``ln_tau``."""
+    if not peaks:
+        return []
+    runs: list[list[int]] = [[0]]
+    for k in range(1, len(peaks)):
+        cut = np.log(peaks[k].tau_low_s)
+        valley = float(np.interp(cut, ln_tau, gamma))
+        lower = min(peaks[k - 1].gamma_max_ohm, peaks[k].gamma_max_ohm)
+        if valley >= ARC_VALLEY * lower:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    arcs = []
+    for run in runs:
+        lo, hi = peaks[run[0]].tau_low_s, peaks[run[-1]].tau_high_s
+        inside = (ln_tau >= np.log(lo)) & (ln_tau <= np.log(hi))
+        tau = _arc_time_constant(ln_tau[inside], gamma[inside])
+        r = float(sum(peaks[k].R_ohm for k in run))
+        arcs.append(
+            DRTArc(
+                tau_s=tau,
+                R_ohm=r,
+                C_F=tau / r if r > 0 else float("inf"),
+                tau_low_s=lo,
+                tau_high_s=hi,
+                peaks=list(run),
+                in_measured_range=bool(measured_ln_tau[0] <= np.log(tau) <= measured_ln_tau[1]),
+            )
+        )
+    return arcs
+
+
+def peak_warnings(
+    peaks: list[DRTPeak], capacitance_handled: bool, ln_tau_max_measured: float
+) -> list[str]:
+    """Warnings about non-significant peaks and large peaks outside the measured τ range (with
+    the series-capacitance hint unless ``capacitance_handled``)."""
+    out = []
+    for p in peaks:
+        where = f"peak at τ = {p.tau_s:.3g} s (R = {p.R_ohm:.4g} Ω)"
+        if not p.significant:
+            out.append(
+                f"{where} is not required by the data (ΔJ = {p.significance:.3g} σ̂² when "
+                "removed); it may be noise"
+            )
+        if p.in_measured_range or p.fraction < 0.05:
+            continue
+        hint = ""
+        if not capacitance_handled and np.log(p.tau_s) > ln_tau_max_measured:
+            hint = (
+                "; a capacitive low-frequency tail (blocking electrode) looks like this: "
+                "try series_capacitance=True (--series-capacitance)"
+            )
+        out.append(
+            f"{where}, {100 * p.fraction:.0f} % of R_pol, lies outside the measured τ range "
+            f"and is an extrapolation{hint}"
+        )
+    return out

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from scipy import stats
 
 from iondyn.eis.drt_result import DRTResult
 from iondyn.eis.kk import KKResult
@@ -26,8 +27,9 @@ def _title(source: str | None, index: int) -> str:
 def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
     """γ(τ) with the peaks marked (upper panel) and the relative fit residuals (lower panel).
 
-    The measured τ range [1/ω_max, 1/ω_min] is unshaded; the extrapolated ends are grey.
-    Returns the figure.
+    The measured τ range [1/ω_max, 1/ω_min] is unshaded; the extrapolated ends are grey. When
+    the peaks differ by more than 100× in height (a bulk arc beside a blocking electrode) the
+    γ axis is logarithmic, so that every peak is visible. Returns the figure.
     """
     if fig is None:
         fig = plt.figure(figsize=(7.5, 6.0))
@@ -39,11 +41,18 @@ def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
     lo, hi = 1.0 / omega.max(), 1.0 / omega.min()
     ax.axvspan(tau[0], lo, color="0.92", lw=0)
     ax.axvspan(hi, tau[-1], color="0.92", lw=0)
-    ax.plot(tau, gamma, color="k", lw=1.4, label="γ(τ)")
+    heights = [p.gamma_max_ohm for p in result.peaks if p.gamma_max_ohm > 0]
+    floor = 0.0
+    if heights and max(heights) > 100 * min(heights):
+        floor = 1e-2 * min(heights)
+        ax.set_yscale("log")
+        ax.set_ylim(floor, 2 * max(heights))
+    ax.plot(tau, np.maximum(gamma, floor), color="k", lw=1.4, label="γ(τ)")
     for k, p in enumerate(result.peaks):
         color = f"C{k % 10}"
         mask = (tau >= p.tau_low_s) & (tau <= p.tau_high_s)
-        ax.fill_between(tau[mask], 0, gamma[mask], color=color, alpha=0.25, lw=0)
+        upper = np.maximum(gamma[mask], floor)
+        ax.fill_between(tau[mask], floor, upper, color=color, alpha=0.25, lw=0)
         style = "" if p.significant else " (not significant)"
         ax.plot(
             [p.tau_s],
@@ -55,7 +64,8 @@ def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
         )
     ax.set_xscale("log")
     ax.set_xlim(tau[0], tau[-1])
-    ax.set_ylim(bottom=0)
+    if not floor:
+        ax.set_ylim(bottom=0)
     ax.set_xlabel("τ / s")
     ax.set_ylabel("γ / Ω")
     series = []
@@ -83,19 +93,30 @@ def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
 
 
 def plot_kk_residuals(result: KKResult, fig: Figure | None = None) -> Figure:
-    """Lin-KK residuals Δre, Δim (% of |Z|) vs frequency with the ±z σ band of the max test."""
+    """Lin-KK residuals Δre, Δim (% of |Z|) vs frequency with the ±z_B σ band of the outlier
+    bound (Bonferroni) and the outliers circled."""
     if fig is None:
         fig = plt.figure(figsize=(7.5, 4.0))
     ax = fig.add_subplot(1, 1, 1)
     f = result.frequency_Hz
     order = np.argsort(f)
-    max_check = next((c for c in result.checks if c.name == "max"), None)
-    if max_check is not None:
-        band = 100 * max_check.threshold * result.noise_estimate
-        ax.axhspan(-band, band, color="0.9", lw=0, label=f"±{max_check.threshold:.2f} σ")
+    z_bound = float(stats.norm.isf(result.settings.get("alpha", 1e-3) / (4.0 * f.size)))
+    band = 100 * z_bound * result.noise_estimate
+    ax.axhspan(-band, band, color="0.9", lw=0, label=f"±{z_bound:.2f} σ")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.plot(f[order], 100 * result.residual_real[order], "o-", ms=3, lw=0.8, label="Δ re")
     ax.plot(f[order], 100 * result.residual_imag[order], "s-", ms=3, lw=0.8, label="Δ im")
+    for k, o in enumerate(result.outliers):
+        worst = max(o["residual_real"], o["residual_imag"], key=abs)
+        ax.plot(
+            [o["frequency_Hz"]],
+            [100 * worst],
+            "o",
+            ms=11,
+            mfc="none",
+            color="C3",
+            label="outlier" if k == 0 else None,
+        )
     ax.set_xscale("log")
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")

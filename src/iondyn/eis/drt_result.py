@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from iondyn.eis.drt_basis import RBFGrid, gaussian_rbf
-from iondyn.eis.drt_peaks import DRTPeak
+from iondyn.eis.drt_peaks import DRTArc, DRTPeak
 
 __all__ = ["DRTResult"]
 
@@ -21,9 +21,11 @@ class DRTResult:
     ``tau_s``/``gamma_ohm``: γ(ln τ) in Ω on the output grid (4 points per basis function).
     ``R_inf_ohm``, ``L_H``, ``C_series_F``: series terms, ``None`` when not in the model;
     ``C_series_F`` is ``inf`` when the term was fitted but came out as no capacitance
-    (1/C_s = 0). ``R_pol_ohm`` = ∫ γ d ln τ. ``noise_estimate``: σ̂, the standard deviation
-    of one weighted data value (relative to |Z| under modulus weighting), estimated as
-    RSS/(n − tr H) at the chosen λ. ``residual_real``/``residual_imag``: (Z − Ẑ)/|Z|.
+    (1/C_s = 0). ``R_pol_ohm`` = ∫ γ d ln τ. ``arcs``: runs of overlapping peaks that the
+    impedance shows as one arc (:func:`iondyn.eis.drt_peaks.group_arcs`). ``noise_estimate``:
+    σ̂, the standard deviation of one weighted data value (relative to |Z| under modulus
+    weighting), estimated as RSS/(n − tr H) at the chosen λ. ``residual_real``,
+    ``residual_imag``: (Z − Ẑ)/|Z|.
     """
 
     source: str | None
@@ -45,6 +47,7 @@ class DRTResult:
     basis_width: float
     noise_estimate: float
     effective_parameters: float
+    arcs: list[DRTArc] = field(default_factory=list)
     lambda_grid: np.ndarray | None = None
     lambda_scores: np.ndarray | None = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +87,7 @@ class DRTResult:
             "lambda": self.lam,
             "lambda_method": self.lambda_method,
             "peaks": [p.to_dict() for p in self.peaks],
+            "arcs": [a.to_dict() for a in self.arcs],
             "noise_estimate": self.noise_estimate,
             "effective_parameters": self.effective_parameters,
             "rms_residual": self.rms_residual,

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from iondyn.data import ImpedanceSpectrum
-from iondyn.eis.kk_result import KKResult
-from iondyn.eis.kk_validity import kk_validity
+from iondyn.eis.kk_result import KKResult, kk_warnings, outlier_table
+from iondyn.eis.kk_validity import as_impedance_spectrum, kk_validity, screen_spectrum
 from iondyn.errors import DataError, InputError
 
 __all__ = [
@@ -49,19 +49,6 @@ __all__ = [
     "linkk_taus",
     "mu_criterion",
 ]
-
-
-def as_impedance_spectrum(data: Any) -> ImpedanceSpectrum:
-    """An :class:`ImpedanceSpectrum` from itself or from a (frequency_Hz, complex Z) pair."""
-    if isinstance(data, ImpedanceSpectrum):
-        return data
-    try:
-        frequency, z = data
-    except (TypeError, ValueError):
-        raise InputError(
-            "expected an ImpedanceSpectrum or a (frequency_Hz, complex Z) pair"
-        ) from None
-    return ImpedanceSpectrum(np.asarray(frequency, dtype=float), np.asarray(z, dtype=complex))
 
 
 #: Fewest frequencies the test is attempted on.
@@ -139,13 +126,19 @@ def linkk_solve(design: np.ndarray, z: np.ndarray, weights: np.ndarray) -> np.nd
     return np.linalg.solve(r, qtb[:, :, None])[:, :, 0]
 
 
-def mu_criterion(r_k: np.ndarray) -> np.ndarray:
-    """μ = 1 − Σ|R_k<0| / Σ|R_k≥0| over the last axis (Schönleber 2014, eq. 21)."""
+def mu_criterion(r_k: np.ndarray, negligible: float | np.ndarray = 0.0) -> np.ndarray:
+    """μ = 1 − Σ|R_k<0| / Σ|R_k≥0| over the last axis (Schönleber 2014, eq. 21).
+
+    |R_k| ≤ ``negligible`` count as zero; a chain with no element left (a frequency-independent
+    spectrum) has μ = 1 (nothing negative: no over-fit). With positive elements absent and
+    negative ones present, μ = −∞ (the caller reports that case as an error).
+    """
     r_k = np.asarray(r_k, dtype=float)
+    r_k = np.where(np.abs(r_k) > negligible, r_k, 0.0)
     neg = np.sum(np.where(r_k < 0, -r_k, 0.0), axis=-1)
-    pos = np.sum(np.where(r_k >= 0, r_k, 0.0), axis=-1)
+    pos = np.sum(np.where(r_k > 0, r_k, 0.0), axis=-1)
     safe = np.where(pos > 0, pos, 1.0)
-    return np.where(pos > 0, 1.0 - neg / safe, -np.inf)
+    return np.where(pos > 0, 1.0 - neg / safe, np.where(neg > 0, -np.inf, 1.0))
 
 
 class LinKK:
@@ -254,6 +247,7 @@ class LinKK:
                 f"too few points for Lin-KK: {n} frequencies (need at least {MIN_POINTS_KK})",
                 path=spec.source,
             )
+        screen_spectrum(spec)
         # at least two residual degrees of freedom: M + n_series ≤ 2N − 2
         m_cap = min(n, 2 * n - 2 - self.n_series)
         if self.n_rc is not None:
@@ -294,7 +288,8 @@ class LinKK:
         pending = np.arange(n_batch)
         for m in range(m_lo, m_hi + 1):
             theta, sigma = fit(m, pending)
-            mu = mu_criterion(theta[:, 1 : 1 + m])
+            tiny = 1e-9 * np.max(np.abs(z[pending]), axis=1, keepdims=True)
+            mu = mu_criterion(theta[:, 1 : 1 + m], tiny)
             done = []
             for j, b in enumerate(pending):
                 history[b].append(float(mu[j]))
@@ -354,25 +349,27 @@ class LinKK:
             res.real[order], res.imag[order], n_params, self.noise, self.alpha, self.tolerance
         )
         flagged_hz = np.sort(spec.frequency[order][flagged])[::-1]
-        mu = float(mu_criterion(values[1 : 1 + m]))
-        warnings = []
-        if self.n_rc is None and mu_unsettled:
-            warnings.append(
-                f"the μ criterion found no M ≤ {m_hi} with μ < c = {self.c} and an adequate "
-                f"fit; M = {m} is the smallest adequate chain"
+        outliers = outlier_table(spec.frequency, res, order, sigma, self.alpha, self.tolerance)
+        negligible = 1e-9 * float(np.max(np.abs(spec.z)))
+        mu = float(mu_criterion(values[1 : 1 + m], negligible))
+        if not np.isfinite(mu):
+            raise DataError(
+                f"Lin-KK: all {m} RC elements came out negative (Re Z rises with frequency): "
+                "not a resistive–capacitive spectrum",
+                path=spec.source,
             )
-        if cap is not None and cap < 0:
-            warnings.append(
-                f"the series capacitance came out negative ({cap:.3g} F): the low-frequency "
-                "end is not capacitive; consider the test without --series-capacitance"
-            )
-        if not valid:
-            failed = ", ".join(c.name for c in checks if not c.passed)
-            warnings.append(f"Kramers–Kronig test failed ({failed})")
-        if flagged_hz.size:
-            listed = ", ".join(f"{f:.4g}" for f in flagged_hz[:8])
-            more = f" and {flagged_hz.size - 8} more" if flagged_hz.size > 8 else ""
-            warnings.append(f"residuals beyond the max bound at f = {listed}{more} Hz")
+        spread = float(np.max(np.abs(spec.z - np.mean(spec.z))))
+        warnings = kk_warnings(
+            mu_unsettled=self.n_rc is None and mu_unsettled,
+            m=m,
+            m_hi=m_hi,
+            c=self.c,
+            cap=cap,
+            checks=checks,
+            valid=valid,
+            outliers=outliers,
+            constant=spread <= 1e-9 * float(np.max(np.abs(spec.z))),
+        )
         return KKResult(
             source=spec.source,
             index=spec.index,
@@ -393,6 +390,7 @@ class LinKK:
             mu_history=history,
             extend_decades=ext,
             flagged_Hz=flagged_hz,
+            outliers=outliers,
             settings=self.settings(),
             warnings=warnings,
         )

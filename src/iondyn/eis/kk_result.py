@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iondyn.eis.kk_validity import KKCheck
+from iondyn.eis.kk_validity import KKCheck, classify_outliers
 
-__all__ = ["KKResult"]
+__all__ = ["KKResult", "kk_warnings", "outlier_table"]
 
 
 @dataclass
@@ -19,8 +19,11 @@ class KKResult:
 
     ``valid`` follows the rule in :mod:`iondyn.eis.kk_validity`; ``checks`` lists each
     criterion; ``noise_estimate`` is the σ (fraction of |Z|) it used; ``flagged_Hz`` the
-    frequencies whose residual breaks the *max* bound; ``mu_history`` the μ of every M tried;
-    ``extend_decades`` the τ-range extension used.
+    frequencies of the outliers (residual beyond the Bonferroni bound and the tolerance),
+    ``outliers`` one entry per outlier (``index`` in the spectrum's point order,
+    ``frequency_Hz``, ``residual_real``, ``residual_imag``, ``z_score`` = larger |residual|/σ,
+    ``isolated``); ``mu_history`` the μ of every M tried; ``extend_decades`` the τ-range
+    extension used. ``mu`` is always a finite number (1 for a frequency-independent spectrum).
     """
 
     source: str | None
@@ -42,6 +45,7 @@ class KKResult:
     mu_history: np.ndarray
     extend_decades: float = 0.0
     flagged_Hz: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    outliers: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -75,6 +79,7 @@ class KKResult:
             "noise_estimate": self.noise_estimate,
             "extend_decades": self.extend_decades,
             "flagged_Hz": self.flagged_Hz.tolist(),
+            "outliers": [dict(o) for o in self.outliers],
             "checks": [c.to_dict() for c in self.checks],
             "R0_ohm": self.R0_ohm,
             "L_H": self.L_H,
@@ -103,3 +108,80 @@ class KKResult:
                 "residual_imag": self.residual_imag,
             }
         )
+
+
+def outlier_table(
+    frequency: np.ndarray,
+    res: np.ndarray,
+    order: np.ndarray,
+    sigma: float,
+    alpha: float,
+    tolerance: float,
+) -> list[dict[str, Any]]:
+    """One dict per outlier (see :class:`KKResult`), in decreasing frequency; ``res`` are the
+    complex relative residuals in the spectrum's point order, ``order`` sorts by decreasing
+    frequency."""
+    r = res[order]
+    outlier, isolated, _ = classify_outliers(r.real, r.imag, sigma, alpha, tolerance)
+    rows = []
+    for j in np.flatnonzero(outlier):
+        i = int(order[j])
+        rows.append(
+            {
+                "index": i,
+                "frequency_Hz": float(frequency[i]),
+                "residual_real": float(res[i].real),
+                "residual_imag": float(res[i].imag),
+                "z_score": float(max(abs(res[i].real), abs(res[i].imag)) / sigma),
+                "isolated": bool(isolated[j]),
+            }
+        )
+    return rows
+
+
+def kk_warnings(
+    *,
+    mu_unsettled: bool,
+    m: int,
+    m_hi: int,
+    c: float,
+    cap: float | None,
+    checks: list[KKCheck],
+    valid: bool,
+    outliers: list[dict[str, Any]],
+    constant: bool,
+) -> list[str]:
+    """The warnings of a Lin-KK result (one line each)."""
+    warnings = []
+    if constant:
+        warnings.append(
+            "Z is the same at every frequency: there is nothing frequency-dependent to test "
+            "(a pure resistance passes trivially, a constant reactance cannot be passive)"
+        )
+    elif mu_unsettled:
+        warnings.append(
+            f"the μ criterion found no M ≤ {m_hi} with μ < c = {c} and an adequate "
+            f"fit; M = {m} is the smallest adequate chain"
+        )
+    if cap is not None and cap < 0:
+        warnings.append(
+            f"the series capacitance came out negative ({cap:.3g} F): the low-frequency "
+            "end is not capacitive; consider the test without --series-capacitance"
+        )
+    if not valid:
+        failed = ", ".join(k.name for k in checks if not k.passed)
+        warnings.append(f"Kramers–Kronig test failed ({failed})")
+    if outliers:
+        listed = ", ".join(
+            f"{o['frequency_Hz']:.4g} Hz "
+            f"({100 * max(abs(o['residual_real']), abs(o['residual_imag'])):.2g} %, "
+            f"{o['z_score']:.1f}σ)"
+            for o in outliers[:6]
+        )
+        more = f" and {len(outliers) - 6} more" if len(outliers) > 6 else ""
+        n_iso = sum(o["isolated"] for o in outliers)
+        warnings.append(
+            f"{len(outliers)} outlier{'s' if len(outliers) > 1 else ''} ({n_iso} isolated) "
+            f"beyond the Bonferroni bound: {listed}{more}"
+        )
+    return warnings

@@ -84,6 +84,7 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
         from iondyn.eis.autofit import AutoFitter
         from iondyn.eis.drt import DRT
         from iondyn.eis.kk import LinKK
+        from iondyn.eis.kk_validity import capacitive_tail
         from iondyn.io.impedance import read_impedance
     except ImportError as exc:
         raise IondynError(f"impedance analysis not available in this build ({exc})") from None
@@ -108,8 +109,11 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
             failed.append({"spectrum": i, "message": str(exc)})
             continue
         fit = auto.fit
-        # a blocking electrode needs a series capacitance in the KK test and the DRT too
+        # a blocking electrode needs a series capacitance in the KK test and the DRT too: the
+        # automatic fit may model it as a huge R‖CPE arc ("electrode interface") instead of a
+        # series CPE, so the data's own capacitive low-frequency end decides as well
         blocking = any(p["label"] == "electrode (blocking)" for p in auto.processes or [])
+        blocking = blocking or capacitive_tail(spec) is not None
         doc = {"index": i, "temperature_K": temperature, "series": series, **auto.to_dict()}
         doc.pop("initial", None)
         if temperature is not None:
@@ -147,7 +151,9 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
                 doc["kk"] = {k: d[k] for k in ("valid", "n_rc", "mu", "noise_estimate", "checks")}
                 doc["kk"].update(residual_real_max=d["residual_real_max"])
                 doc["kk"].update(residual_imag_max=d["residual_imag_max"])
+                doc["kk"].update(series_capacitance=blocking)
                 rows += rows_of("kk", doc["kk"], spectrum=i)
+                doc["kk"].update(outliers=d["outliers"], warnings=d["warnings"])
                 curve["kk"] = d["residuals"]
         if settings.get("drt", True):
             try:
@@ -161,6 +167,9 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
                 rows += rows_of("drt", doc["drt"], _UNITS, spectrum=i)
                 for k, peak in enumerate(d["peaks"], start=1):
                     rows += rows_of(f"drt peak {k}", peak, _UNITS, spectrum=i)
+                doc["drt"]["arcs"] = d["arcs"]
+                for k, arc in enumerate(d["arcs"], start=1):
+                    rows += rows_of(f"drt arc {k}", arc, _UNITS, spectrum=i, skip=("peaks",))
                 curve["drt"] = {"tau_s": d["tau_s"], "gamma_ohm": d["gamma_ohm"]}
         warnings += [f"spectrum {i}: {w}" for w in doc.get("warnings", [])]
         docs.append(doc)
