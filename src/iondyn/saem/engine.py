@@ -19,7 +19,7 @@ import numpy as np
 
 from iondyn.errors import DataError, InputError
 from iondyn.saem.background import Background, get_background
-from iondyn.saem.batch import Batch, bin_for_em, make_batch
+from iondyn.saem.batch import Batch, bin_for_em, grid_steps, make_batch
 from iondyn.saem.components import Component, get_component
 from iondyn.saem.components.base import bin_widths, window_bounds
 from iondyn.saem.components.lineshapes import Gaussian
@@ -29,7 +29,7 @@ from iondyn.saem.model import MixtureModel, take_rows
 from iondyn.saem.refine import LMResult, levenberg_marquardt
 from iondyn.saem.report import assemble_fits, bic_values
 from iondyn.saem.result import SAEMResult
-from iondyn.saem.seeding import seed_starts, smooth_rows
+from iondyn.saem.seeding import seed_starts, smooth_rows, window_areas
 
 __all__ = ["SAEM", "RawFit", "em_signal"]
 
@@ -400,9 +400,7 @@ class SAEM:
         """(B, K) mask of components that collapsed below the grid step or died."""
         areas, theta, _ = model.unpack(raw.params)
         desc = self.component.describe(theta, window)
-        dx = np.array(
-            [np.median(np.diff(batch.x[i, : max(batch.n_valid[i], 2)])) for i in range(batch.size)]
-        )
+        dx = grid_steps(batch.x, batch.n_valid)
         total = np.maximum(np.sum(np.abs(areas), axis=1, keepdims=True), 1e-300)
         return (desc["fwhm"] < 1.5 * dx[:, None]) | (np.abs(areas) < 1e-3 * total)
 
@@ -511,8 +509,8 @@ class SAEM:
         for i in np.nonzero(~(total > 0))[0]:
             raise DataError("no signal above the background to decompose", path=batch.sources[i])
         xb, wb, densb, nvb = bin_for_em(batch.x, signal, widths, batch.n_valid, self.max_em_points)
-        dx = np.array([np.median(np.diff(batch.x[i, : batch.n_valid[i]])) for i in range(bsz)])
-        dxb = np.array([np.median(np.diff(xb[i, : max(nvb[i], 2)])) for i in range(bsz)])
+        dx = grid_steps(batch.x, batch.n_valid)
+        dxb = grid_steps(xb, nvb)
         sigma_floor = np.maximum(0.5 * dx, 0.3 * dxb)
         n_random = max(self.n_starts - 2, 0)
         centers, sigmas, pis = seed_starts(xb, wb, nvb, k, n_random, rng, sigma_floor, densb)
@@ -557,9 +555,11 @@ class SAEM:
         # areas: the EM mass of each component, corrected for the part outside the window
         rep = np.repeat(np.arange(bsz), m_count)
         win_r = (window[0][rep], window[1][rep])
-        mass = comp.window_mass(batch.x[rep], th.reshape(bsz * m_count, k, -1), win_r)
-        areas = pc.reshape(bsz * m_count, k) * total[rep][:, None] / mass
         theta_r = th.reshape(bsz * m_count, k, -1)
+        mass = comp.window_mass(batch.x[rep], theta_r, win_r)
+        # a start with a component essentially outside the window is degenerate: dropped
+        areas, src = window_areas(pc.reshape(bsz * m_count, k), total[rep], mass, bsz, m_count)
+        areas, theta_r = areas[src], theta_r[src]
         beta_r = beta0[rep]
         peaks = np.sum(areas[..., None] * comp.pdf(batch.x[rep], theta_r, win_r), axis=1)
         beta_r = self.background.refine_init(

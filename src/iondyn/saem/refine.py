@@ -75,9 +75,18 @@ def _inverse_diagonal(a: np.ndarray) -> np.ndarray:
     return np.abs(np.diagonal(inv, axis1=-2, axis2=-1)) * s * s
 
 
+def _cond(m: np.ndarray) -> float:
+    try:
+        return float(np.linalg.cond(m))
+    except np.linalg.LinAlgError:
+        return np.inf
+
+
 def normal_matrix_covariance(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(JᵀWJ)⁻¹ per row with Jacobi scaling and a pseudo-inverse fallback.
 
+    Rows whose scaled matrix has a condition number above 10¹³ (or a zero diagonal) are
+    rank deficient and get the pseudo-inverse; the others are inverted as one batch.
     Returns (covariance (B, P, P), rank_deficient (B,))."""
     finite = np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=-1)
     a = np.where(finite[:, None, None], a, 0.0)
@@ -85,26 +94,26 @@ def normal_matrix_covariance(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok = d > 0
     s = np.where(ok, 1.0 / np.sqrt(np.where(ok, d, 1.0)), 0.0)
     sa = a * s[:, :, None] * s[:, None, :]
-    cov = np.empty_like(a)
-    deficient = np.zeros(a.shape[0], dtype=bool)
-    for i in range(a.shape[0]):
-        m = sa[i]
+    with np.errstate(all="ignore"):
         try:
-            cond = np.linalg.cond(m)
+            cond = np.linalg.cond(sa)
         except np.linalg.LinAlgError:
-            cond = np.inf
-        if not np.isfinite(cond) or cond > 1e13 or not np.all(ok[i]):
-            deficient[i] = True
-            try:
-                inv = np.linalg.pinv(m, rcond=1e-13)
-            except np.linalg.LinAlgError:
-                inv = np.full(m.shape, np.nan)
-        else:
-            inv = np.linalg.inv(m)
-        with np.errstate(all="ignore"):
-            cov[i] = inv * s[i][:, None] * s[i][None, :]
-        if not finite[i]:
-            cov[i] = np.nan
+            cond = np.array([_cond(m) for m in sa])
+    deficient = ~np.isfinite(cond) | (cond > 1e13) | ~np.all(ok, axis=-1)
+    inv = np.empty_like(a)
+    good = np.nonzero(~deficient)[0]
+    try:
+        inv[good] = np.linalg.inv(sa[good])
+    except np.linalg.LinAlgError:
+        deficient[good] = True
+    for i in np.nonzero(deficient)[0]:
+        try:
+            inv[i] = np.linalg.pinv(sa[i], rcond=1e-13)
+        except np.linalg.LinAlgError:
+            inv[i] = np.nan
+    with np.errstate(all="ignore"):
+        cov = inv * s[:, :, None] * s[:, None, :]
+    cov[~finite] = np.nan
     return cov, deficient
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from iondyn.saem.batch import Batch
+from iondyn.saem.batch import Batch, grid_steps
 from iondyn.saem.components.base import window_bounds
 from iondyn.saem.model import take_rows
 from iondyn.saem.result import SpectrumFit
@@ -41,9 +41,7 @@ def plausible(engine: SAEM, batch: Batch, raw: RawFit) -> np.ndarray:
     desc = engine.component.describe(theta, window)
     lo, hi = window
     span = (hi - lo)[:, None]
-    dx = np.array(
-        [np.median(np.diff(batch.x[i, : max(batch.n_valid[i], 2)])) for i in range(batch.size)]
-    )[:, None]
+    dx = grid_steps(batch.x, batch.n_valid)[:, None]
     c = desc["center"]
     blk = model.block
     idx = np.arange(raw.n_peaks) * blk
@@ -162,11 +160,14 @@ def _one_fit(engine, batch, raw, i, window, bic_table, ids) -> SpectrumFit:
     y = batch.y[i]
     n = float(nv)
     p = model.n_params
-    resid = np.where(m, y - model_curve[0], 0.0)
-    rss = float(np.sum(resid**2))
-    tss = float(np.sum(np.where(m, y - y[m].mean(), 0.0) ** 2))
     lik = engine.likelihood
-    chi2 = float(lik.pearson_chi2(y[None], model_curve, batch.weights[i : i + 1], m[None])[0])
+    # a failed fit (infinite cost, flagged by its warnings) may overflow here: no NumPy
+    # warning is printed beside a result
+    with np.errstate(over="ignore", invalid="ignore"):
+        resid = np.where(m, y - model_curve[0], 0.0)
+        rss = float(np.sum(resid**2))
+        tss = float(np.sum(np.where(m, y - y[m].mean(), 0.0) ** 2))
+        chi2 = float(lik.pearson_chi2(y[None], model_curve, batch.weights[i : i + 1], m[None])[0])
     dof = max(n - p, 1.0)
     bic = float(lik.bic_term(np.array([raw.cost[i]]), np.array([n]))[0] + p * np.log(n))
     quality: dict[str, Any] = {

@@ -19,7 +19,9 @@ import numpy as np
 from scipy.ndimage import convolve1d
 from scipy.signal import savgol_coeffs
 
-__all__ = ["pick_peaks", "seed_starts", "smooth_rows"]
+from iondyn.saem.batch import grid_steps
+
+__all__ = ["pick_peaks", "seed_starts", "smooth_rows", "window_areas"]
 
 
 def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -130,7 +132,7 @@ def seed_starts(
     sigmas[:, 1] = quant_sigma[:, None]
 
     # 1. peak picking at a fine, then a coarser, then a finer smoothing scale
-    dx = np.array([np.median(np.diff(x[b, : max(int(n_valid[b]), 2)])) for b in range(b_count)])
+    dx = grid_steps(x, n_valid)
     picked = [([], [], []) for _ in range(b_count)]
     for frac in (40, 20, 80):
         need = [b for b in range(b_count) if len(picked[b][0]) < k]
@@ -174,3 +176,35 @@ def seed_starts(
             (span / (2.0 * k))[:, None, None] * spread, sigma_floor[:, None, None]
         )
     return centers, sigmas, pis
+
+
+def window_areas(
+    pi: np.ndarray,
+    total: np.ndarray,
+    mass: np.ndarray,
+    n_spectra: int,
+    n_candidates: int,
+    floor: float = 1e-6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Areas of EM components as starts for the refinement, and which candidate each row
+    keeps.
+
+    A = π Σw / m with m the part of the (unit-area) component inside the measured window, so
+    that a peak cut by the window is not biased (Matsumura et al., Sci. Technol. Adv. Mater.
+    20, 733 (2019)). A component essentially outside the window (m < ``floor``) has an area
+    the data do not determine, and π/m overflows (seen on real impedance columns read as
+    spectra): such a start is degenerate. Rows are spectra × candidates (R = B·M, K); a
+    degenerate candidate is replaced by its spectrum's first regular one (returned index
+    ``src`` (R,)), and where a spectrum has none, m is floored.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        areas = pi * total[:, None] / mass
+        bad = ~np.all(np.isfinite(areas) & (mass >= floor), axis=1)
+        clipped = pi * total[:, None] / np.maximum(mass, floor)
+    areas = np.where(bad[:, None], clipped, areas)
+    bad = bad.reshape(n_spectra, n_candidates)
+    src = np.arange(n_spectra * n_candidates).reshape(n_spectra, n_candidates)
+    first_good = src[np.arange(n_spectra), np.argmax(~bad, axis=1)]
+    replace = bad & (~bad).any(axis=1, keepdims=True)
+    src = np.where(replace, first_good[:, None], src)
+    return areas, src.reshape(-1)
