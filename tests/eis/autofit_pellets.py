@@ -134,3 +134,52 @@ def recovered(result, circuit: str, p, rtol: float = 0.05) -> bool:
         return False
     names = [n for n in p if n.startswith("R") and n != "R0"]
     return all(abs(result.fit.parameters[n] / p[n] - 1) < rtol for n in names)
+
+
+# ---- wide pellets (issue 13, item 5a): every draw kept, small arcs beside huge ones --------
+
+
+def random_wide_pellet(rng: np.random.Generator, sep_decades: float = 1.5):
+    """(circuit, parameters, frequencies) of one pellet with 1–3 arcs (equally likely), with or
+    without a blocking electrode (equally likely): R_k log-uniform in [1e2, 1e8] Ω, C_k in
+    [1e-12, 1e-6] F, n_k uniform in [0.7, 1], R0 in [1, 100] Ω, τ ≥ ``sep_decades`` apart, peak
+    frequencies in [0.1 Hz, 1 MHz], the electrode and the window as in :func:`random_pellet`
+    — but no determinability filter: an arc a thousand times smaller than its neighbour is
+    kept (whether the data determine it is for the test to find out)."""
+    while True:
+        k = int(rng.integers(1, 4))
+        electrode = bool(rng.integers(0, 2))
+        r = 10 ** rng.uniform(2, 8, k)
+        c = 10 ** rng.uniform(-12, -6, k)
+        n = rng.uniform(0.7, 1.0, k)
+        r0 = 10 ** rng.uniform(0, 2)
+        ne, x = rng.uniform(0.75, 0.95), 10 ** rng.uniform(np.log10(0.05), np.log10(0.5))
+        order = np.argsort(r * c)
+        r, c, n = r[order], c[order], n[order]
+        tau = r * c
+        if np.any(np.diff(np.log10(tau)) < sep_decades):
+            continue
+        f_peak = 1 / (2 * np.pi * tau)
+        if f_peak.max() > 1e6 or f_peak.min() < 0.1:
+            continue
+        p = {"R0": float(r0)}
+        for j in range(k):
+            p[f"R{j + 1}"] = float(r[j])
+            p[f"CPE{j + 1}_Q"] = float(c[j] ** n[j] * r[j] ** (n[j] - 1))
+            p[f"CPE{j + 1}_n"] = float(n[j])
+        if electrode:
+            p[f"CPE{k + 1}_Q"] = float(1 / (x * r[-1] * (1 / tau[-1]) ** ne))
+            p[f"CPE{k + 1}_n"] = float(ne)
+        f = frequencies(min(1e7, 10 * f_peak.max()), max(1e-2, 0.1 * f_peak.min()))
+        return circuit_string(k, electrode), p, f
+
+
+def wide_pellet_cases(n: int, seed: int, stride: int = 1000) -> list:
+    """``n`` (circuit, parameters, noisy spectrum) of :func:`random_wide_pellet`; the noise of
+    pellet i is seeded ``seed · stride + i``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        circuit, p, f = random_wide_pellet(rng)
+        out.append((circuit, p, noisy_spectrum(circuit, p, f, seed=seed * stride + i)))
+    return out

@@ -42,6 +42,12 @@ __all__ = [
 
 N_LO, N_HI = 0.2, 1.2  # working range: keeps n ≈ 1 away from the logit saturation
 
+#: Largest relative standard error of an arc resistance (and the electrode Q) for a candidate
+#: circuit to count as well determined: 1/3, every amplitude ≥ 3σ from zero. (It was 1/2, 2σ:
+#: an asymmetric arc of a real LAGP pellet was then split into two overlapping arcs known to
+#: 40 % and 20 % — shape, not a process.)
+MAX_REL_ERROR = 1.0 / 3.0
+
 
 def pack_names(n_arcs: int, electrode: bool) -> tuple[str, ...]:
     """Parameter names in the order of :func:`pack_arc_params`."""
@@ -139,9 +145,12 @@ class ArcChainFit:
         n = self.omega.size
         return m[0, :n] + 1j * m[0, n:]
 
-    def well_determined(self, max_rel_error: float = 0.5, max_corr: float | None = None) -> bool:
+    def well_determined(
+        self, max_rel_error: float = MAX_REL_ERROR, max_corr: float | None = None
+    ) -> bool:
         """Every arc resistance and the electrode Q known to better than ``max_rel_error``
-        (and, with ``max_corr``, no two arc resistances correlated beyond it).
+        (default :data:`MAX_REL_ERROR`: each at least 3 standard errors from zero, i.e.
+        significant; and, with ``max_corr``, no two arc resistances correlated beyond it).
 
         The correlation test is off by default: a correlation coefficient is a property of the
         Fisher matrix's shape and does not fall with the noise, so |r| > 0.99 rejected two arcs

@@ -6,12 +6,14 @@ without the electrode CPE) is fitted by the batched variable projection of
 
 1. *Seeds*: the SAEM loss decomposition's arcs (the K largest, with their τ and n) and arcs
    spread evenly in ln ω over the window.
-2. *Moves*, from the current best solution of the neighbouring candidates — a greedy **split**
-   (the (K − 1)-arc solution plus an arc at each of the ``n_splits`` (2) largest local maxima
-   of the relative imaginary residual |ΔZ″|/|Z|), a **merge** (the (K + 1)-arc solution less
-   one arc, each in turn), and the **electrode conversions** (a blocking CPE is the R → ∞
-   limit of the slowest arc p(R, CPE): the (K + 1)-arc solution's slowest arc becomes the
-   electrode and back, with R = 10 |Z(ω_min)|; the same arcs with the electrode added or
+2. *Moves* (:mod:`iondyn.eis.autoscan_moves`), from the current best solution of the
+   neighbouring candidates — a greedy **split** (the (K − 1)-arc solution plus an arc at each
+   of the ``n_splits`` (2) largest local maxima of the relative imaginary residual |ΔZ″|/|Z|
+   and in the middle of every gap between neighbouring arcs and the window's ends; with an
+   electrode also with its exponent raised to ≥ 0.9), a **merge** (the (K + 1)-arc solution
+   less one arc, each in turn), and the **electrode conversions** (a blocking CPE is the
+   R → ∞ limit of the slowest arc p(R, CPE): the (K + 1)-arc solution's slowest arc becomes
+   the electrode and back, with R = 10 |Z(ω_min)|; the same arcs with the electrode added or
    removed). A stage runs the moves of the solutions the previous stage improved by at least
    ``min_gain`` noise units of χ² (σ² = χ²/(2N − k); a smaller gain leaves the moves' starts
    where they were), and only of the ``move_from`` (3) candidates with the lowest BIC; a row
@@ -34,25 +36,25 @@ well-determinedness tests; a candidate whose arc or electrode amplitude is clamp
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 
 from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.arcfit import ArcChainFit, arc_model, pack_arc_params
+from iondyn.eis.autoscan_moves import N_NEW, Start, distinct, moves, seeds
 from iondyn.eis.varpro import varpro_fit
+from iondyn.eis.varpro_model import Z_MAX, n_of
 from iondyn.saem.refine import normal_matrix_covariance
 
 __all__ = ["Solution", "scan_candidates", "scan_candidates_many", "to_arc_fit"]
-
-_N_NEW = 0.9  # exponent of an arc added by a move
 
 
 class Solution(NamedTuple):
     """One candidate's solution: arcs [(R, τ, n)] by increasing τ, electrode (Y_e, n_e);
     ``capped``: still moving when the stage's iteration limit stopped it; ``iterations``: LM
-    iterations since its start, over all stages."""
+    iterations since its start, over all stages; ``lam``: its damping at the end (a resumed
+    row starts there)."""
 
     n_arcs: int
     electrode: bool
@@ -63,15 +65,7 @@ class Solution(NamedTuple):
     converged: bool
     capped: bool = False
     iterations: int = 0
-
-
-class _Start(NamedTuple):
-    n_arcs: int
-    electrode: bool
-    taus: tuple
-    ns: tuple
-    ne: float
-    iterations: int = 0  # already run by the solution this start resumes
+    lam: float = 1e-3
 
 
 def _padded(datas: list[ImpedanceSpectrum]) -> tuple[np.ndarray, np.ndarray]:
@@ -85,11 +79,11 @@ def _padded(datas: list[ImpedanceSpectrum]) -> tuple[np.ndarray, np.ndarray]:
     return omega, z
 
 
-def _run(omega, z, starts: list[tuple[int, _Start]], slots: int, max_iter: int) -> list[Solution]:
+def _run(omega, z, starts: list[tuple[int, Start]], slots: int, max_iter: int) -> list[Solution]:
     """Fit the starts [(spectrum, start)] as one batch."""
     b = len(starts)
     tau = np.ones((b, max(slots, 1)))
-    n = np.full((b, max(slots, 1)), _N_NEW)
+    n = np.full((b, max(slots, 1)), N_NEW)
     for i, (_, s) in enumerate(starts):
         tau[i, : s.n_arcs] = s.taus
         n[i, : s.n_arcs] = s.ns
@@ -103,6 +97,7 @@ def _run(omega, z, starts: list[tuple[int, _Start]], slots: int, max_iter: int) 
         np.array([s.ne for _, s in starts]),
         spectrum=np.array([j for j, _ in starts]),
         max_iter=max_iter,
+        lam0=np.array([s.lam for _, s in starts]),
     )
     out = []
     for i, (_, s) in enumerate(starts):
@@ -121,100 +116,11 @@ def _run(omega, z, starts: list[tuple[int, _Start]], slots: int, max_iter: int) 
         )
         converged = bool(res.converged[i]) and not dead
         its = s.iterations + int(res.iterations[i])
+        lam = float(res.lam[i])
         out.append(
-            Solution(k, s.electrode, float(c[0]), arcs_t, elec, cost, converged, capped, its)
+            Solution(k, s.electrode, float(c[0]), arcs_t, elec, cost, converged, capped, its, lam)
         )
     return out
-
-
-def _grow(sol: Solution, data: ImpedanceSpectrum, n_splits: int) -> list[_Start]:
-    """The split move: an arc at each of the ``n_splits`` largest local maxima of |ΔZ″|/|Z|."""
-    dz = data.z - solution_impedance(sol, data.omega)
-    rel = np.abs(dz.imag) / np.abs(data.z)
-    inner = [i for i in range(1, rel.size - 1) if rel[i] >= rel[i - 1] and rel[i] >= rel[i + 1]]
-    order = sorted(set(inner + [0, rel.size - 1]), key=lambda i: -rel[i])[:n_splits]
-    taus = [a[1] for a in sol.arcs]
-    ns = [a[2] for a in sol.arcs]
-    ne = sol.elec[1] if sol.elec else _N_NEW
-    return [
-        _Start(sol.n_arcs + 1, sol.electrode, (*taus, 1.0 / data.omega[i]), (*ns, _N_NEW), ne)
-        for i in order
-    ]
-
-
-def solution_impedance(sol: Solution, omega: np.ndarray) -> np.ndarray:
-    s = 1j * omega
-    z = np.full(omega.shape, sol.r0, dtype=complex)
-    for r, tau, n in sol.arcs:
-        z += r / (1.0 + (s * tau) ** n)
-    if sol.elec is not None:
-        z += sol.elec[0] * s ** (-sol.elec[1])
-    return z
-
-
-def _moves(
-    sol: Solution, data: ImpedanceSpectrum, max_arcs: int, families, ne0: float, n_splits: int
-):
-    """Starts for the neighbouring candidates from one solution (see the module docstring)."""
-    k, e = sol.n_arcs, sol.electrode
-    taus = tuple(a[1] for a in sol.arcs)
-    ns = tuple(a[2] for a in sol.arcs)
-    ne = sol.elec[1] if sol.elec else ne0
-    out = []
-    if k < max_arcs:
-        out += _grow(sol, data, n_splits)
-    for j in range(k):  # merge: drop arc j
-        out.append(_Start(k - 1, e, taus[:j] + taus[j + 1 :], ns[:j] + ns[j + 1 :], ne))
-    if e and False in families:
-        out.append(_Start(k, False, taus, ns, ne))  # electrode removed
-        if k < max_arcs:  # electrode → slowest arc, R = 10 |Z(ω_min)|
-            r_big = 10.0 * float(np.abs(data.z[np.argmin(data.omega)]))
-            y_e, n_e = sol.elec
-            tau_new = float(np.exp(np.clip(np.log(r_big / max(y_e, 1e-300)) / n_e, -300, 300)))
-            out.append(_Start(k + 1, False, (*taus, tau_new), (*ns, n_e), ne))
-    if not e and True in families:
-        out.append(_Start(k, True, taus, ns, ne0))  # electrode added
-        if k >= 1:  # slowest arc → electrode
-            out.append(_Start(k - 1, True, taus[:-1], ns[:-1], ns[-1]))
-    return [s for s in out if s.electrode in families and 0 <= s.n_arcs <= max_arcs]
-
-
-def _spread(k: int, omega: np.ndarray) -> tuple:
-    lo, hi = np.log(omega.min()), np.log(omega.max())
-    return tuple(float(np.exp(-(lo + (hi - lo) * (j + 0.5) / k))) for j in range(k))
-
-
-def _distinct(starts: list[_Start]) -> list[_Start]:
-    """The starts less near-duplicates: same candidate, every ln τ within 0.1 and n within
-    0.02 of an earlier start (moves from different neighbours often land on one point).
-    Plain Python: a few short tuples, where NumPy's per-call cost would dominate."""
-    out: list[_Start] = []
-    seen: dict[tuple[int, bool], list[list[float]]] = {}
-    for s in starts:
-        order = sorted(range(s.n_arcs), key=s.taus.__getitem__)
-        v = [math.log(max(s.taus[i], 1e-300)) for i in order] + [5.0 * s.ns[i] for i in order]
-        v.append(5.0 * s.ne if s.electrode else 0.0)
-        earlier = seen.setdefault((s.n_arcs, s.electrode), [])
-        if any(max(abs(a - b) for a, b in zip(v, u)) < 0.1 for u in earlier):
-            continue
-        earlier.append(v)
-        out.append(s)
-    return out
-
-
-def _seeds(data, dec_arcs, families, max_arcs, ne0) -> list[_Start]:
-    starts = []
-    by_r = sorted(dec_arcs, key=lambda a: -a[0])
-    for e in families:
-        for k in range(0, max_arcs + 1):
-            if k <= len(by_r):
-                chosen = sorted(by_r[:k], key=lambda a: a[1])
-                starts.append(
-                    _Start(k, e, tuple(a[1] for a in chosen), tuple(a[2] for a in chosen), ne0)
-                )
-            if k >= 1:
-                starts.append(_Start(k, e, _spread(k, data.omega), (_N_NEW,) * k, ne0))
-    return starts
 
 
 def scan_candidates(
@@ -260,10 +166,10 @@ def scan_candidates_many(
     if not datas:
         return []
     omega, z = _padded(datas)
-    starts = [_seeds(d, a, families, max_arcs, e) for d, a, e in zip(datas, dec_arcs, ne0)]
+    starts = [seeds(d, a, families, max_arcs, e) for d, a, e in zip(datas, dec_arcs, ne0)]
     best: list[dict[tuple[int, bool], Solution]] = [{} for _ in datas]
     for _ in range(max_stages):
-        flat = [(j, s) for j, st in enumerate(starts) for s in _distinct(st)]
+        flat = [(j, s) for j, st in enumerate(starts) for s in distinct(st)]
         if not flat:
             break
         sols: list[Solution] = []
@@ -299,7 +205,7 @@ def scan_candidates_many(
             [
                 s
                 for key in changed[j]
-                for s in _moves(best[j][key], d, max_arcs, families, e, n_splits)
+                for s in moves(best[j][key], d, max_arcs, families, e, n_splits)
             ]
             for j, (d, e) in enumerate(zip(datas, ne0))
         ]
@@ -341,11 +247,11 @@ def _better(sol: Solution, old: Solution | None, n_points: int, min_gain: float)
     return sol.cost < old.cost
 
 
-def _resume(sol: Solution) -> _Start:
+def _resume(sol: Solution) -> Start:
     taus = tuple(a[1] for a in sol.arcs)
     ns = tuple(a[2] for a in sol.arcs)
-    ne = sol.elec[1] if sol.elec else _N_NEW
-    return _Start(sol.n_arcs, sol.electrode, taus, ns, ne, sol.iterations)
+    ne = sol.elec[1] if sol.elec else N_NEW
+    return Start(sol.n_arcs, sol.electrode, taus, ns, ne, sol.iterations, sol.lam)
 
 
 def _bic(sol: Solution, n_points: int) -> float:
@@ -353,6 +259,10 @@ def _bic(sol: Solution, n_points: int) -> float:
     m = 2 * n_points
     k = 1 + 3 * sol.n_arcs + 2 * sol.electrode
     return m * np.log(max(sol.cost, 1e-300) / m) + k * np.log(m)
+
+
+#: Exponents this close to the upper bound of their logit count as held at the bound.
+N_AT_BOUND = float(n_of(np.array(Z_MAX))[0]) - 1e-9
 
 
 def to_arc_fit(sols: list[Solution], data: ImpedanceSpectrum) -> list[ArcChainFit]:
@@ -370,12 +280,20 @@ def to_arc_fit(sols: list[Solution], data: ImpedanceSpectrum) -> list[ArcChainFi
             p[f"CPE{k + 1}_Q"] = 1.0 / max(sol.elec[0], 1e-300)
             p[f"CPE{k + 1}_n"] = sol.elec[1]
         v = pack_arc_params(p, k, e)[None, :]
+        # an exponent held at the bound of its logit (an ideal capacitor, n → 1) is not a free
+        # parameter at the optimum: the covariance is that of the others (its variance 0), as
+        # for any parameter at a bound — otherwise its flat direction inflates every error
+        n_idx = [3 * j + 3 for j in range(k)] + ([3 * k + 2] if e else [])
+        at_bound = [i for i in n_idx if v[0, i] >= N_AT_BOUND]
+        free = np.array([i for i in range(v.shape[1]) if i not in at_bound])
         with np.errstate(all="ignore"):
             _, jac = arc_model(data.omega, v, k, e, True)
-            a = np.matmul(jac * w2, jac.transpose(0, 2, 1))
-            cov, _ = normal_matrix_covariance(a)
-            dof = max(2 * data.n_points - v.shape[1], 1)
-            cov = cov[0] * sol.cost / dof
+            jf = jac[:, free, :]
+            a = np.matmul(jf * w2, jf.transpose(0, 2, 1))
+            cov_f, _ = normal_matrix_covariance(a)
+            dof = max(2 * data.n_points - free.size, 1)
+            cov = np.zeros((v.shape[1], v.shape[1]))
+            cov[np.ix_(free, free)] = cov_f[0] * sol.cost / dof
         out.append(
             ArcChainFit(k, e, p, sol.cost, sol.converged, data.n_points, cov, data.omega, data.z)
         )
