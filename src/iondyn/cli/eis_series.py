@@ -234,10 +234,12 @@ def _print(result: Any) -> None:
                 f"{r['bic_sum']:.1f}",
                 "yes" if r.get("eligible") else "no",
                 "<-" if r.get("chosen") else "",
+                r.get("note", ""),
             ]
             for r in result.circuit_table
         ]
         header = ["series circuit", "temperatures", "well determined", "Σ BIC", "eligible", ""]
+        header.append("note")
         print(format_table(rows, header))
         print()
     rows = []

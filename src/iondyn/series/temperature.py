@@ -45,11 +45,10 @@ from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.autofit import AutoFitResult, AutoFitter
 from iondyn.errors import DataError, FitError, InputError, IondynError
 from iondyn.series.arrhenius import ArrheniusFit, fit_arrhenius
-from iondyn.series.point_fits import SeriesPoint, fit_bic, per_spectrum_fits, series_fits
+from iondyn.series.point_fits import SeriesPoint, fit_bic, per_spectrum_fits
 from iondyn.series.selection import (
     choose_series_circuit,
-    series_resistance_undetermined,
-    without_series_resistance,
+    fit_series_circuit,
 )
 from iondyn.series.tracking import label_tracks, track_arcs
 
@@ -70,6 +69,7 @@ MIN_TEMPERATURES = 3
 
 #: How the circuit is chosen: once for the series, or spectrum by spectrum.
 MODELS = ("series", "per-spectrum")
+
 
 #: Labels with no conductivity of the material: not tracked.
 UNTRACKED_LABELS = ("series resistance (R∞)", "electrode (blocking)")
@@ -306,30 +306,8 @@ def fit_temperature_series(
         raise FitError("no spectrum of the temperature series could be fitted")
     circuit, table = None, []
     if model == "series" and len(fresh_points) > 1:
-        circuit, table = choose_series_circuit([f.candidates for _, f in fresh_points])
-        fits = series_fits(auto, spectra, temps, fresh_points, circuit, warnings)
-        alt = without_series_resistance(circuit)
-        if alt and fits and series_resistance_undetermined([sp.auto.fit for sp in fits]):
-            alt_warn: list[str] = []
-            alt_fits = series_fits(auto, spectra, temps, fresh_points, alt, alt_warn)
-            bic = sum(fit_bic(sp.auto.fit) for sp in fits)
-            alt_bic = sum(fit_bic(sp.auto.fit) for sp in alt_fits)
-            table.insert(
-                0,
-                {
-                    "circuit": alt,
-                    "n_temperatures": len(alt_fits),
-                    "bic_sum": alt_bic,
-                    "eligible": True,
-                    "chosen": False,
-                    "note": f"{circuit} without R0 (R0 undetermined)",
-                },
-            )
-            if len(alt_fits) == len(fits) and alt_bic < bic:
-                for row in table:
-                    row["chosen"] = row["circuit"] == alt
-                circuit, fits = alt, alt_fits
-                warnings += alt_warn
+        _, table = choose_series_circuit([f.candidates for _, f in fresh_points])
+        circuit, fits = fit_series_circuit(auto, spectra, temps, fresh_points, table, warnings)
     else:
         fits = per_spectrum_fits(auto, spectra, temps, fresh_points, warm_start)
     if not fits:
