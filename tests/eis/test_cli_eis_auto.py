@@ -84,7 +84,8 @@ def test_auto_json_contract_and_physics(pellet, capsys):
     chosen = [c for c in res["candidates"] if c.get("chosen")]
     assert [c["circuit"] for c in chosen] == [PELLET]
     assert all(isinstance(c["bic"], float) for c in res["candidates"])
-    assert chosen[0]["bic"] == min(c["bic"] for c in res["candidates"] if c["well_determined"])
+    best = min(c["bic"] for c in res["candidates"] if c["well_determined"])
+    assert chosen[0]["bic"] <= best + 2.0  # the lowest, or a simpler tie within BIC_TIE
     keys = {"label", "R_ohm", "C_F", "sigma_S_per_cm", "sigma_S_per_cm_err", "eps_r"}
     assert all(keys <= set(p) for p in res["processes"])
     by_label = {p["label"]: p for p in res["processes"]}

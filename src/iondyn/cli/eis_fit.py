@@ -227,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
         reader = [f"reader: {w}" for w in spectrum.metadata.get("warnings", []) or []]
         result.warnings[:0] = reader
         results.append(result)
+    if mode == "auto":
+        _flag_model_switches(results)
     plots: list[str] = []
     if args.plot and results:
         from iondyn.eis.plots import save_fit_plots
@@ -265,6 +267,20 @@ def _fit_one(args: argparse.Namespace, mode: str, fitter, spectrum, initial) -> 
         refit = fitter.fit(spectrum, res.fit.parameters)
         res = AutoFitResult(refit, [], res.decomposition, None, res.warnings)
     return _with_processes(res, args)
+
+
+def _flag_model_switches(results: list[Any]) -> None:
+    """Along the spectra of one file (cycles), a parameter that collapses or jumps where the
+    chosen circuit switches is a warning on that spectrum (:func:`iondyn.misfit.model_switches`)."""
+    from iondyn.misfit import model_switches
+
+    by_source: dict[Any, list[Any]] = {}
+    for r in results:
+        by_source.setdefault(r.fit.source, []).append(r)
+    for group in by_source.values():
+        fits = [(r.fit.circuit.string, dict(r.fit.parameters)) for r in group]
+        for k, message in model_switches(fits):
+            group[k].warnings.append(message)
 
 
 def _auto_fitter(args: argparse.Namespace) -> Any:

@@ -15,8 +15,9 @@
 3. The candidate with the lowest BIC on the complex residuals,
    BIC = 2N ln(χ²/2N) + k ln 2N (N frequencies, k free parameters; Schwarz, Ann. Stat. 6, 461
    (1978)), wins among the *well-determined* ones (converged, no arc amplitude clamped at
-   zero, every arc resistance and the electrode Q known to better than 50 %); the table of
-   all candidates is reported.
+   zero, every arc resistance and the electrode Q at least 3 standard errors from zero);
+   candidates within :data:`BIC_TIE` of the lowest BIC are ties, won by the fewest
+   parameters. The table of all candidates is reported.
 4. The winner is refined by :class:`iondyn.eis.fit.CircuitFitter` for the reported values,
    errors and correlations.
 
@@ -50,6 +51,9 @@ from iondyn.errors import FitError, InputError, IondynError
 # anyway: 5 EM iterations (default 30), 2 EM starts (5), 1 kept (2), no LM refinement (200
 # iterations) — the same share of random pellets and of close arcs recovered as at full
 # effort, a quarter of its time (docs/decisions.md, automatic fits 17 and 20)
+#: Candidates within this BIC of the lowest are ties, won by the fewest parameters.
+BIC_TIE = 2.0
+
 _SEED_EFFORT = {"lm_max_iter": 0, "n_starts": 2, "n_refine": 1, "em_max_iter": 5}
 _REPORT_EFFORT = {"lm_max_iter": 200, "n_starts": 5, "n_refine": 2, "em_max_iter": 30}
 
@@ -444,7 +448,12 @@ class AutoFitter:
         warnings: list[str] = []
         if not any(f.well_determined() for f in fits):
             warnings.append("no candidate circuit has all its arcs well determined")
-        return min(eligible, key=lambda f: f.bic), candidates, warnings
+        # parsimony within BIC's resolution: the fewest parameters among the candidates within
+        # BIC_TIE of the lowest BIC (a difference below 2 is "not worth more than a bare
+        # mention", Kass & Raftery, J. Am. Stat. Assoc. 90, 773 (1995))
+        best = min(f.bic for f in eligible)
+        close = [f for f in eligible if f.bic <= best + BIC_TIE]
+        return min(close, key=lambda f: (f.n_free, f.bic)), candidates, warnings
 
     def _finish(self, res, candidates, dec, warnings) -> AutoFitResult:
         processes = None

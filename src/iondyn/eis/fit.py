@@ -61,6 +61,7 @@ from iondyn.eis.fit_problem import (
     residual_weights,
     user_bounds_u,
 )
+from iondyn.eis.fit_quality import attach_misfit
 from iondyn.eis.fit_result import CircuitFitResult
 from iondyn.eis.fit_stats import (
     covariance_from_jacobian,
@@ -381,7 +382,7 @@ class CircuitFitter:
                 f"proportional weight: {problem.n_floored} value(s) with |Z′| or |Z″| below "
                 f"{PROPORTIONAL_FLOOR:.0e}·|Z| had their weight capped"
             )
-        return CircuitFitResult(
+        result = CircuitFitResult(
             circuit=c,
             parameters=params,
             errors=errors,
@@ -410,3 +411,5 @@ class CircuitFitter:
             index=data.index,
             warnings=warnings,
         )
+        attach_misfit(result)
+        return result

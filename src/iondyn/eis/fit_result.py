@@ -53,6 +53,7 @@ class CircuitFitResult:
     source: str | None = None
     index: int = 0
     warnings: list[str] = field(default_factory=list)
+    misfit: dict[str, Any] | None = None  # iondyn.misfit.FitQuality.to_dict() of the residuals
 
     # --- derived quantities -------------------------------------------------------------------
 
@@ -126,6 +127,7 @@ class CircuitFitResult:
                 "well_determined": self.well_determined,
                 "nfev": self.nfev,
                 "message": self.message,
+                "misfit": self.misfit,
             },
             "poorly_determined": list(self.poorly_determined),
             "at_bounds": list(self.at_bounds),

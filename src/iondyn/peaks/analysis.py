@@ -23,6 +23,7 @@ import numpy as np
 
 from iondyn.data import Spectrum, SpectrumSet
 from iondyn.errors import DataError, InputError
+from iondyn.misfit import rename_axis
 from iondyn.saem import SAEM, SAEMResult
 from iondyn.saem.components import DoniachSunjic
 
@@ -185,6 +186,9 @@ class PeakFitter:
             fit.x_name = str(s.metadata.get("x_name") or "")
             fit.y_name = str(s.metadata.get("y_name") or "")
             fit.x_unit, fit.y_unit = s.x_unit, s.y_unit
+            fit.quality["misfit"] = rename_axis(
+                fit.quality.get("misfit"), fit.warnings, fit.x_name or "x", fit.x_unit
+            )
         result.settings.update(
             {"xmin": self.xmin, "xmax": self.xmax, "series": self.series, "tail": self.tail}
         )

@@ -155,6 +155,8 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
                 rows += rows_of("kk", doc["kk"], spectrum=i)
                 doc["kk"].update(outliers=d["outliers"], warnings=d["warnings"])
                 curve["kk"] = d["residuals"]
+                if fit.weight == "modulus":  # the KK noise is relative to |Z| as well
+                    _misfit_against_noise(fit, doc, kk.noise_estimate)
         if settings.get("drt", True):
             try:
                 drt = DRT(series_capacitance=blocking).fit(spec)
@@ -171,6 +173,14 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
                 for k, arc in enumerate(d["arcs"], start=1):
                     rows += rows_of(f"drt arc {k}", arc, _UNITS, spectrum=i, skip=("peaks",))
                 curve["drt"] = {"tau_s": d["tau_s"], "gamma_ohm": d["gamma_ohm"]}
+        misfit = doc["quality"].get("misfit") or {}
+        rows.append(
+            ParameterRow("fit", "misfit", float(bool(misfit.get("is_misfit"))), None, "", i)
+        )
+        if misfit.get("rms_relative") is not None:
+            rows.append(
+                ParameterRow("fit", "residual_rms_relative", misfit["rms_relative"], None, "", i)
+            )
         warnings += [f"spectrum {i}: {w}" for w in doc.get("warnings", [])]
         docs.append(doc)
         curves.append(curve)
@@ -178,10 +188,35 @@ def analyze_impedance(path: Path, settings: Mapping[str, Any]) -> AnalysisOutcom
         first = failed[0]["message"] if failed else "no spectra"
         raise IondynError(f"{path}: no spectrum could be fitted ({first})")
     warnings += [f"spectrum {f['spectrum']} not fitted: {f['message']}" for f in failed]
+    warnings += _switches(docs)
     result = {"spectra": docs, "failed_spectra": failed, "series": series}
     return AnalysisOutcome(
         "impedance", result, rows, {"spectra": curves}, warnings, n_spectra=len(spectra)
     )
+
+
+def _misfit_against_noise(fit, doc: dict[str, Any], noise: float) -> None:
+    """Judge the fit's residuals against the Lin-KK noise estimate (:mod:`iondyn.misfit`)."""
+    from iondyn.eis.fit_quality import attach_misfit
+
+    old = (fit.misfit or {}).get("warning")
+    attach_misfit(fit, noise)
+    doc["quality"]["misfit"] = fit.misfit
+    kept = [w for w in doc.get("warnings", []) if w != old]
+    doc["warnings"] = kept + ([fit.misfit["warning"]] if fit.misfit.get("warning") else [])
+
+
+def _switches(docs: list[dict[str, Any]]) -> list[str]:
+    """Parameters that collapse or jump where the chosen circuit switches between the spectra
+    of one file (cycles): :func:`iondyn.misfit.model_switches`."""
+    from iondyn.misfit import model_switches
+
+    fits = [(d["circuit"], {k: v["value"] for k, v in d["parameters"].items()}) for d in docs]
+    out = []
+    for k, message in model_switches(fits):
+        docs[k].setdefault("warnings", []).append(message)
+        out.append(f"spectrum {docs[k]['index']}: {message}")
+    return out
 
 
 def describe_impedance(result: Mapping[str, Any]) -> str:
@@ -190,6 +225,8 @@ def describe_impedance(result: Mapping[str, Any]) -> str:
     for s in result.get("spectra", [])[:3]:
         kk = s.get("kk")
         verdict = "" if kk is None else (", KK valid" if kk.get("valid") else ", KK FAILED")
+        if (s.get("quality", {}).get("misfit") or {}).get("is_misfit"):
+            verdict += ", MISFIT"
         t = s.get("temperature_K")
         at = f" at {t:.0f} K" if isinstance(t, float | int) else ""
         parts.append(f"{s.get('circuit')}{at}{verdict}")

@@ -184,6 +184,7 @@ def _one_fit(engine, batch, raw, i, window, bic_table, ids) -> SpectrumFit:
     }
     if lik.name == "poisson":
         quality["deviance"] = float(raw.cost[i])
+    quality["misfit"] = _misfit(lik, x[0, :nv], y[:nv], model_curve[0, :nv], batch.weights[i, :nv])
 
     bg_cov = cov[k * blk :, k * blk :]
     background = engine.background.describe(x, beta, bg_cov[None], m[None], ctx_i)[0]
@@ -209,6 +210,21 @@ def _one_fit(engine, batch, raw, i, window, bic_table, ids) -> SpectrumFit:
         background_curve=bg_curve[:nv].copy(),
         peak_ids=np.asarray(ids),
     )
+
+
+def _misfit(lik, x, y, model, weights) -> dict[str, Any]:
+    """The residuals' verdict (:func:`iondyn.misfit.curve_fit_quality`): Poisson counts against
+    counting statistics, a given absolute σ against σ, other data against the noise of their
+    second differences. The axis is named ``x`` here; the peak and TSDC layers rename it."""
+    from iondyn.misfit import curve_fit_quality
+
+    sigma = None
+    if lik.name != "poisson" and getattr(lik, "absolute_sigma", False):
+        with np.errstate(divide="ignore"):
+            sigma = 1.0 / np.sqrt(weights)
+    with np.errstate(all="ignore"):
+        q = curve_fit_quality(x, y, model, poisson=lik.name == "poisson", sigma=sigma, axis="x")
+    return q.to_dict() | {"warning": q.warning()}
 
 
 def _warnings(engine, batch, i, raw, peaks, cov, k, blk, quality, ids) -> list[str]:
@@ -243,6 +259,8 @@ def _warnings(engine, batch, i, raw, peaks, cov, k, blk, quality, ids) -> list[s
                     f"peaks {int(ids[a])} and {int(ids[b])} are not well resolved "
                     f"(area correlation {r:+.3f})"
                 )
+    if quality.get("misfit", {}).get("warning"):
+        out.append(quality["misfit"]["warning"])
     if engine.likelihood.name == "poisson" and quality["chi2_reduced"] > 2.0:
         out.append(
             f"the counts are overdispersed (Pearson χ²/dof = {quality['chi2_reduced']:.2f}); "

@@ -28,6 +28,7 @@ import numpy as np
 
 from iondyn.data import Spectrum, TSDCCurve
 from iondyn.errors import DataError, FitError, InputError
+from iondyn.misfit import rename_axis
 from iondyn.saem import SAEM
 from iondyn.saem.components.base import window_bounds
 from iondyn.tsdc.components import TSDCFirstOrder, TSDCGaussianEa, TSDCGeneralOrder
@@ -338,6 +339,7 @@ class TSDCFitter:
         peaks = derive_peaks(fit, component, self.kinetics, prep.beta, window, t0)
         tau0_summary = apply_to_peaks(peaks, tau0, prep.beta)
         warnings = list(prep.notes) + list(fit.warnings)
+        misfit = rename_axis(fit.quality.get("misfit"), warnings, "T", "K")
         bf_curves = {}
         for p, m in zip(peaks, methods):
             if self.methods:
@@ -366,6 +368,7 @@ class TSDCFitter:
             "em_iterations": q.get("em_iterations", 0),
             "n_points": q["n_points"],
             "n_params": q["n_params"],
+            "misfit": misfit,
         }
         return TSDCFit(
             source=fit.source,
