@@ -61,6 +61,7 @@ import itertools
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.integrate import trapezoid
 from scipy.signal import find_peaks
 from scipy.special import ndtr
 
@@ -238,7 +239,7 @@ def _arc_time_constant(ln_tau: np.ndarray, gamma: np.ndarray) -> float:
     decade of ω, refined by a parabola in ln ω)."""
     ln_w = np.linspace(-ln_tau[-1] - 2.0, -ln_tau[0] + 2.0, 2 + int(17.4 * np.ptp(ln_tau) + 70))
     x = np.exp(ln_w[:, None] + ln_tau[None, :])
-    minus_im = np.trapezoid(gamma[None, :] * x / (1.0 + x**2), ln_tau, axis=1)
+    minus_im = trapezoid(gamma[None, :] * x / (1.0 + x**2), ln_tau, axis=1)  # NumPy < 2 too
     j = int(np.argmax(minus_im))
     y = float(ln_w[j])
     if 0 < j < ln_w.size - 1:
