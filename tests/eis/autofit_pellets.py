@@ -74,33 +74,43 @@ def frequencies(fmax: float, fmin: float, per_decade: int = 10) -> np.ndarray:
     return np.logspace(np.log10(fmax), np.log10(fmin), n)
 
 
+def _draw(rng: np.random.Generator, min_arcs: int, sep_decades: float):
+    """One raw draw (k, electrode, parameters, frequencies) with ``min_arcs``–3 arcs, or None
+    when its arcs are closer than ``sep_decades`` or peak outside [0.1 Hz, 1 MHz]."""
+    k = int(rng.integers(min_arcs, 4))
+    electrode = bool(rng.integers(0, 2))
+    r = 10 ** rng.uniform(2, 8, k)
+    c = 10 ** rng.uniform(-12, -6, k)
+    n = rng.uniform(0.7, 1.0, k)
+    r0 = 10 ** rng.uniform(0, 2)
+    ne, x = rng.uniform(0.75, 0.95), 10 ** rng.uniform(np.log10(0.05), np.log10(0.5))
+    order = np.argsort(r * c)
+    r, c, n = r[order], c[order], n[order]
+    tau = r * c
+    if np.any(np.diff(np.log10(tau)) < sep_decades):
+        return None
+    f_peak = 1 / (2 * np.pi * tau)
+    if f_peak.max() > 1e6 or f_peak.min() < 0.1:
+        return None
+    p = {"R0": float(r0)}
+    for j in range(k):
+        p[f"R{j + 1}"] = float(r[j])
+        p[f"CPE{j + 1}_Q"] = float(c[j] ** n[j] * r[j] ** (n[j] - 1))
+        p[f"CPE{j + 1}_n"] = float(n[j])
+    if electrode:
+        p[f"CPE{k + 1}_Q"] = float(1 / (x * r[-1] * (1 / tau[-1]) ** ne))
+        p[f"CPE{k + 1}_n"] = float(ne)
+    f = frequencies(min(1e7, 10 * f_peak.max()), max(1e-2, 0.1 * f_peak.min()))
+    return k, electrode, p, f
+
+
 def random_pellet(rng: np.random.Generator, sep_decades: float = 1.5, max_crb: float = MAX_CRB):
     """(circuit, parameters, frequencies) of one qualifying draw (module docstring)."""
     while True:
-        k = int(rng.integers(2, 4))
-        electrode = bool(rng.integers(0, 2))
-        r = 10 ** rng.uniform(2, 8, k)
-        c = 10 ** rng.uniform(-12, -6, k)
-        n = rng.uniform(0.7, 1.0, k)
-        r0 = 10 ** rng.uniform(0, 2)
-        ne, x = rng.uniform(0.75, 0.95), 10 ** rng.uniform(np.log10(0.05), np.log10(0.5))
-        order = np.argsort(r * c)
-        r, c, n = r[order], c[order], n[order]
-        tau = r * c
-        if np.any(np.diff(np.log10(tau)) < sep_decades):
+        draw = _draw(rng, 2, sep_decades)
+        if draw is None:
             continue
-        f_peak = 1 / (2 * np.pi * tau)
-        if f_peak.max() > 1e6 or f_peak.min() < 0.1:
-            continue
-        p = {"R0": float(r0)}
-        for j in range(k):
-            p[f"R{j + 1}"] = float(r[j])
-            p[f"CPE{j + 1}_Q"] = float(c[j] ** n[j] * r[j] ** (n[j] - 1))
-            p[f"CPE{j + 1}_n"] = float(n[j])
-        if electrode:
-            p[f"CPE{k + 1}_Q"] = float(1 / (x * r[-1] * (1 / tau[-1]) ** ne))
-            p[f"CPE{k + 1}_n"] = float(ne)
-        f = frequencies(min(1e7, 10 * f_peak.max()), max(1e-2, 0.1 * f_peak.min()))
+        k, electrode, p, f = draw
         crb = cramer_rao(2 * np.pi * f, p, k, electrode)
         if max(crb[f"R{j}"] for j in range(1, k + 1)) > max_crb:
             continue
@@ -147,30 +157,10 @@ def random_wide_pellet(rng: np.random.Generator, sep_decades: float = 1.5):
     — but no determinability filter: an arc a thousand times smaller than its neighbour is
     kept (whether the data determine it is for the test to find out)."""
     while True:
-        k = int(rng.integers(1, 4))
-        electrode = bool(rng.integers(0, 2))
-        r = 10 ** rng.uniform(2, 8, k)
-        c = 10 ** rng.uniform(-12, -6, k)
-        n = rng.uniform(0.7, 1.0, k)
-        r0 = 10 ** rng.uniform(0, 2)
-        ne, x = rng.uniform(0.75, 0.95), 10 ** rng.uniform(np.log10(0.05), np.log10(0.5))
-        order = np.argsort(r * c)
-        r, c, n = r[order], c[order], n[order]
-        tau = r * c
-        if np.any(np.diff(np.log10(tau)) < sep_decades):
+        draw = _draw(rng, 1, sep_decades)
+        if draw is None:
             continue
-        f_peak = 1 / (2 * np.pi * tau)
-        if f_peak.max() > 1e6 or f_peak.min() < 0.1:
-            continue
-        p = {"R0": float(r0)}
-        for j in range(k):
-            p[f"R{j + 1}"] = float(r[j])
-            p[f"CPE{j + 1}_Q"] = float(c[j] ** n[j] * r[j] ** (n[j] - 1))
-            p[f"CPE{j + 1}_n"] = float(n[j])
-        if electrode:
-            p[f"CPE{k + 1}_Q"] = float(1 / (x * r[-1] * (1 / tau[-1]) ** ne))
-            p[f"CPE{k + 1}_n"] = float(ne)
-        f = frequencies(min(1e7, 10 * f_peak.max()), max(1e-2, 0.1 * f_peak.min()))
+        k, electrode, p, f = draw
         return circuit_string(k, electrode), p, f
 
 
