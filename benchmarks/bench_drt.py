@@ -19,8 +19,9 @@ Cases (noise: σ = rel·|Z| on Z' and Z'' independently)
   B  accuracy on the same spectra, without peak picking for either tool: ∫γ d ln τ in windows
      split at the geometric mean of the true τ's (R of each ZARC) and above 10^1.5 τ2 (the
      phantom electrode; the true DRT holds 22 Ω there); plus iondyn's own peak list.
-  C  the REFERENCE.md pellet R0-p(R1,CPE1)-p(R2,CPE2)-CPE3, 10 MHz – 10 mHz, 1 % noise: the
-     same window areas for bulk (10 kΩ), grain boundary (50 kΩ) and the electrode side.
+  C  the test pellet R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 (tests/eis/test_fit_pellet.py),
+     10 MHz – 10 mHz, 1 % noise: the same window areas for bulk (10 kΩ), grain boundary
+     (50 kΩ) and the electrode side.
   D  Lin-KK on the pellet: iondyn (with / without series C) vs impedance.py ``linKK``.
 """
 
@@ -311,7 +312,7 @@ def main() -> int:
 
     c, truth = case_c()
     doc["C_pellet"] = c
-    print("\nC  REFERENCE pellet (CPE3 electrode), 91 points, 1 % noise: window areas around")
+    print("\nC  test pellet (CPE3 electrode), 91 points, 1 % noise: window areas around")
     print(
         f"   bulk τ = {truth['bulk'][1]:.2g} s (R 10 kΩ), gb τ = {truth['gb'][1]:.2g} s (R 50 kΩ)"
     )

@@ -13,12 +13,12 @@ in ``benchmarks/.peers312-venv`` when that exists. Same data for every tool, in 
    impedance.py ``preprocessing.readFile`` with the instrument a user would pick, vs pyimpspec
    ``parse_data``);
 2. one model evaluation of the pellet circuit at 71 frequencies;
-3. CNLS fits of the pellet R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 (REFERENCE.md: 10 MHz–0.1 Hz,
-   10 points/decade, 1 % proportional noise, 100 seeds) from starts a factor 3 off every
-   parameter: success = χ² of the returned parameters, evaluated by one common function with the
-   tool's weighting, within 10⁻⁴ (relative) of iondyn's fit started at the truth; time per fit
-   (impedance.py ``CustomCircuit.fit``; pyimpspec ``fit_circuit`` with method ``least_squares``
-   and its name for the same weight, timed inside its subprocess);
+3. CNLS fits of the pellet R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 (tests/eis/test_fit_pellet.py:
+   10 MHz–0.1 Hz, 10 points/decade, 1 % proportional noise, 100 seeds) from starts a factor 3
+   off every parameter: success = χ² of the returned parameters, evaluated by one common
+   function with the tool's weighting, within 10⁻⁴ (relative) of iondyn's fit started at the
+   truth; time per fit (impedance.py ``CustomCircuit.fit``; pyimpspec ``fit_circuit`` with
+   method ``least_squares`` and its name for the same weight, timed inside its subprocess);
 4. time per DRT of the same pellet spectra, iondyn vs pyDRTtools (accuracy: ``bench_drt.py``).
 
 A compact table is printed and the same figures are written to

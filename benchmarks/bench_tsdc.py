@@ -9,10 +9,10 @@ With the project's ``.venv`` EMPeaks is not importable and only iondyn is measur
 installs nothing. Results are printed as a table and written to
 ``benchmarks/results/bench_tsdc.json``.
 
-Curves (REFERENCE.md case T3 unless noted): two first-order peaks, Ea = 0.6 / 0.9 eV at
-Tm = 280 / 390 K, β = 0.1 K/s, P0 = 1 each, 200–500 K every 0.25 K (1201 points). "1 % noise"
-is Gaussian noise of σ = 1 % of the curve maximum, clipped at zero (EMPeaks' EM needs
-non-negative data; every tool gets the same clipped curves).
+Curves (test case T3 of tests/tsdc/tsdc_cases.py unless noted): two first-order peaks,
+Ea = 0.6 / 0.9 eV at Tm = 280 / 390 K, β = 0.1 K/s, P0 = 1 each, 200–500 K every 0.25 K
+(1201 points). "1 % noise" is Gaussian noise of σ = 1 % of the curve maximum, clipped at zero
+(EMPeaks' EM needs non-negative data; every tool gets the same clipped curves).
 
   A  noise-free
   B  1 % noise

@@ -26,6 +26,14 @@ fi
   "empeaks==3.0.0" "impedance==1.7.1" "pydrttools==0.2" || {
     echo "setup_peers: installing the peers failed (see above)" >&2; exit 1; }
 "$venv/bin/python" -m pip install --quiet PyQt5 || echo "setup_peers: PyQt5 not installed; pyDRTtools may not import" >&2
+# MD peers (bench_md.py): kinisi 1.1.1 (MIT; installs with NumPy < 2, which impedance.py needs;
+# kinisi 2.x requires NumPy >= 2) and ASE (LGPL-2.1) to read kinisi's example XDATCAR.
+"$venv/bin/python" -m pip install --quiet "numpy<2" "scipy<1.14" "kinisi==1.1.1" ase \
+  || echo "setup_peers: kinisi/ASE not installed; bench_md.py then uses kinisi's recorded figures" >&2
+# Map peers (bench_maps.py): HyperSpy 2.5 (GPL-3.0, multifit given the true start); scikit-learn
+# (NMF given K) is installed above.
+"$venv/bin/python" -m pip install --quiet "hyperspy==2.5.0" \
+  || echo "setup_peers: HyperSpy not installed; bench_maps.py then runs iondyn and scikit-learn only" >&2
 "$venv/bin/python" -m pip install --quiet -e "$root" || {
     echo "setup_peers: installing iondyn into the peers venv failed" >&2; exit 1; }
 
@@ -45,6 +53,8 @@ if [ -n "$py312" ]; then
   fi
 fi
 echo "peers installed in $venv"
+"$venv/bin/python" -c "import kinisi, ase; print('  kinisi', kinisi.__version__, '/ ase', ase.__version__)" \
+  || echo "  kinisi / ase NOT importable (bench_md.py uses recorded kinisi figures)"
 "$venv/bin/python" - <<'PY'
 import importlib
 for name in ("EMPeaks", "impedance", "pyDRTtools", "iondyn"):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Summary, views
 from iondyn.errors import DataError
 
 __all__ = ["ImpedanceSpectrum", "Spectrum", "SpectrumSet", "TSDCCurve"]
@@ -49,8 +50,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@dataclass
-class Spectrum:
+@dataclass(repr=False)
+class Spectrum(Displayable):
     """A 1-D spectrum y(x).
 
     ``x`` must be strictly monotonic (increasing or decreasing) and finite; ``y`` finite.
@@ -125,9 +126,16 @@ class Spectrum:
             df["sigma"] = self.sigma
         return df
 
+    def _summary(self) -> Summary:
+        return views.spectrum_summary(self)
 
-@dataclass
-class SpectrumSet:
+    def plot(self, ax: Any = None) -> Any:
+        """y against x (a binding-energy axis decreasing); returns the axes."""
+        return views.spectrum_plot(self, ax)
+
+
+@dataclass(repr=False)
+class SpectrumSet(Displayable):
     """An ordered collection of spectra (a series, a map, a batch of files)."""
 
     spectra: list[Spectrum]
@@ -145,6 +153,13 @@ class SpectrumSet:
 
     def __getitem__(self, i: int) -> Spectrum:
         return self.spectra[i]
+
+    def _summary(self) -> Summary:
+        return views.spectrum_set_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Every spectrum on the same axes; returns the axes."""
+        return views.spectrum_set_plot(self, ax)
 
     @property
     def common_grid(self) -> bool:
@@ -171,8 +186,8 @@ class SpectrumSet:
         return cls(spectra)
 
 
-@dataclass
-class ImpedanceSpectrum:
+@dataclass(repr=False)
+class ImpedanceSpectrum(Displayable):
     """An impedance spectrum.
 
     ``frequency`` in Hz (positive), ``z`` complex in Ω with the physics sign convention
@@ -280,9 +295,17 @@ class ImpedanceSpectrum:
             }
         )
 
+    def _summary(self) -> Summary:
+        return views.impedance_spectrum_summary(self)
 
-@dataclass
-class TSDCCurve:
+    def plot(self, ax: Any = None, kind: str = "nyquist", zoom: bool = True) -> Any:
+        """Nyquist (equal axes; with ``zoom`` an inset on the arcs beside an electrode spike)
+        or ``bode``; returns the axes (a new figure when ``ax`` is None)."""
+        return views.impedance_spectrum_plot(self, ax, kind, zoom)
+
+
+@dataclass(repr=False)
+class TSDCCurve(Displayable):
     """A thermally stimulated depolarization current curve.
 
     ``temperature_K`` strictly increasing (a heating run), ``current`` in ``current_unit``
@@ -337,3 +360,10 @@ class TSDCCurve:
         return pd.DataFrame(
             {"temperature_K": self.temperature_K, f"current_{self.current_unit}": self.current}
         )
+
+    def _summary(self) -> Summary:
+        return views.tsdc_curve_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Current against temperature; returns the axes."""
+        return views.tsdc_curve_plot(self, ax)

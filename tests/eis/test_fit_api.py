@@ -81,7 +81,7 @@ def test_bounds_are_respected_and_reported(spectrum):
 
 
 def test_tiny_and_huge_values_in_one_model_are_not_frozen():
-    # pF capacitance and GΩ resistance together (REFERENCE.md: peers freeze such parameters)
+    # pF capacitance and GΩ resistance together (peer tools freeze such parameters)
     circuit = "R0-p(R1,C1)-p(R2,CPE2)"
     true = {"R0": 1e3, "R1": 2e9, "C1": 3e-13, "R2": 5e6, "CPE2_Q": 2e-10, "CPE2_n": 0.8}
     s = simulate_spectrum(circuit, true, fmax=1e7, fmin=1e-3, noise=0.002, seed=5)

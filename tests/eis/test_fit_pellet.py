@@ -1,4 +1,4 @@
-"""CNLS on the synthetic solid-electrolyte pellet of REFERENCE.md (statistical tests).
+"""CNLS on a synthetic solid-electrolyte pellet (statistical tests).
 
 R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 with R0 = 100 Ω, R1 = 1e4 Ω, Q1 = 1e-11, n1 = 0.95, R2 = 5e4 Ω,
 Q2 = 1e-9, n2 = 0.85, Q3 = 1e-6, n3 = 0.8; 10 MHz – 0.1 Hz, 10 points/decade, 1 % noise.

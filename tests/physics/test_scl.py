@@ -1,4 +1,4 @@
-"""Equilibrium space-charge solver against the closed forms (REFERENCE.md, space-charge layers)."""
+"""Equilibrium space-charge solver against the closed forms (iondyn.physics.analytic)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_site_saturated_accumulation_charge(u0, reference):
     res = SpaceChargeSolver().solve(carrier_with_background(u0 * VT, c_max=cmax))
     q = an.saturated_accumulation_charge(u0 * VT, EPS, T, cmax, 0.1)
     assert res.charge_C_per_m2 == pytest.approx(q, rel=1e-3)
-    # REFERENCE.md numbers, in units of sqrt(ε kT c∞)
+    # lattice-gas charges, in units of sqrt(ε kT c∞)
     reduced = -res.charge_C_per_m2 / np.sqrt(EPS0 * EPS * K_B * T * C)
     assert reduced == pytest.approx(reference, rel=1e-3)
     assert np.max(res.conc_m3["V"]) <= cmax  # never above the site density

@@ -15,10 +15,9 @@ DATA = Path(__file__).parents[1] / "data"
 #: Files that must be errors, and why (everything else must be ok).
 ERRORS = {
     "exampleDataBioLogic_MissingFreq.mpt": "column name is missing",
-    "SI_data.npz": "recognised as map",
 }
 KIND_OF_FOLDER = {"eis": "impedance", "series_s04147": "impedance", "tsdc": "tsdc", "xps": "peaks"}
-KIND_OF_FOLDER["maps"] = "map"
+KIND_OF_FOLDER |= {"maps": "map", "md": "md"}
 
 CONFIG = """
 [tsdc]
@@ -26,6 +25,10 @@ beta_K_per_min = 5.0
 
 [impedance]
 drt = false
+
+[md]
+species = "Li"
+frame_interval_fs = 100.0
 """
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 
+import numpy as np
 import pytest
 from report_data import N_PEAK_FILES
 
 from iondyn.cli import main
+from iondyn.display import arrhenius_legend
 from iondyn.errors import StoreError
 from iondyn.pipeline.store import decompress_json
 from iondyn.report.figures import arrhenius_figure, impedance_figures, peak_figures
@@ -40,7 +43,7 @@ def test_self_contained_and_every_figure_has_a_div(report):
     assert not re.search(r"<script[^>]+src=", page)
     assert "<link" not in page and "@import" not in page
     figures = figures_of(page)
-    divs = re.findall(r'<div class="iondyn-plot" id="(fig-\d+)">', page)
+    divs = re.findall(r'<div class="iondyn-plot(?: wide)?" id="(fig-\d+)">', page)
     assert sorted(divs) == sorted(figures) and len(divs) == EXPECTED_PLOTS
     for fig in figures.values():
         assert fig["data"] and "layout" in fig
@@ -59,9 +62,48 @@ def test_tables_and_sections(report):
     for anchor in ("summary", "series", "parameters", "files", "errors"):
         assert f'id="{anchor}"' in page
     assert page.count('class="sortable"') >= 5
-    assert "Ea (eV)" in page and "center" in page and "sigma_S_per_cm" in page
-    assert re.search(r'data-v="[-0-9.e+]+">[-0-9.e+]+ ± [0-9.e+-]+</td>', page)
     assert "empty file" in page  # the errors table
+    # every table scrolls in its own box: a wide one never widens the page
+    assert page.count("<table") == page.count('<div class="table-wrap"><table')
+    # headers are words with units, not stored names
+    headers = re.findall(r"<th>([^<]*)</th>", page)
+    for words in ("R (Ω)", "C (F)", "τ (s)", "σ (S/cm)", "ε_r", "Ea (eV)", "Tm (K)", "τ0 (s)"):
+        assert words in headers
+    assert "centre" in headers and "Ea, initial rise (eV)" in headers
+    assert not [h for h in headers if re.search(r"_(ohm|F|s|K|eV|Hz|S_per_cm)\b", h)]
+    assert "sigma_S_per_cm" not in "".join(headers)
+    # numbers rounded by their errors: the error has two significant digits
+    cells = re.findall(r'data-v="[-0-9.e+]+">([-0-9.e+]+) ± ([0-9.e+-]+)</td>', page)
+    assert cells
+    for _, err in cells:
+        mantissa = err.split("e")[0]
+        digits = mantissa.replace(".", "").lstrip("0")
+        if "." not in mantissa:
+            digits = digits.rstrip("0")  # 1100: two significant digits
+        assert 1 <= len(digits) <= 2, err
+    # τ0 of a relaxation with its multiplicative error
+    assert re.search(r'data-v="[0-9.e+-]+">[0-9.e+-]+ ×/÷ [0-9.e+]+</td>', page)
+
+
+def test_undetermined_values_are_marked_not_listed():
+    from iondyn.report.tables import cell as _num
+    from iondyn.report.tables import parameter_cell as _parameter_cell
+    from iondyn.report.tables import table as _table
+
+    cell = _num(1e-9, 2.6)
+    assert cell.text == "undetermined" and cell.value is None
+    html = _table(["R (Ω)"], [[cell], [_num(4113.0, 69.0)]])
+    assert (
+        '<td class="num undetermined" data-v="" title="1e-09 ± 2.6: the data do not fix it">'
+        in html
+    )
+    assert "undetermined</td>" in html and ">4113 ± 69</td>" in html
+    assert "1e-09" not in html.split("title=")[0]
+    # τ0 follows Ea: undetermined with it
+    values = {"Ea_eV": (0.9, 3.5), "ln_tau0": (-20.0, 90.0)}
+    assert _parameter_cell("tau0_s", 1e-9, 1e-7, values).text == "undetermined"
+    # a peak position near zero is a result, whatever its error
+    assert _parameter_cell("center", 0.1, 0.5, {}) == ("0.10 ± 0.50", 0.1)
 
 
 def stored(run_dir, kind):
@@ -103,6 +145,15 @@ def test_impedance_and_arrhenius_figures(run_dir):
     assert nyquist["x"] == c["z_real"] and nyquist["y"] == [-v for v in c["z_imag"]]
     assert figs[0]["layout"]["yaxis"]["scaleanchor"] == "x"
     assert figs[1]["layout"]["xaxis"]["type"] == "log"
+    # the pellet's electrode spike dwarfs its arcs: a second panel shows them, equal axes kept
+    layout = figs[0]["layout"]
+    assert figs[0]["wide"] is True
+    assert layout["yaxis2"]["scaleanchor"] == "x2" and layout["yaxis2"]["scaleratio"] == 1
+    x0, x1 = layout["xaxis2"]["range"]
+    assert x1 - x0 < 0.5 * (max(c["z_real"]) - min(c["z_real"]))
+    assert layout["yaxis2"]["range"][1] < 0.5 * max(-v for v in c["z_imag"])
+    zoomed = [tr for tr in figs[0]["data"] if tr.get("xaxis") == "x2"]
+    assert len(zoomed) == len(figs[0]["data"]) // 2 and zoomed[0]["x"] == c["z_real"]
     fit = {
         "item": "bulk",
         "Ea_eV": 1.0,
@@ -115,8 +166,54 @@ def test_impedance_and_arrhenius_figures(run_dir):
     }
     arr = arrhenius_figure("s", [fit])
     assert arr["data"][0]["x"] == pytest.approx([2.0, 1000 / 600])
-    line = arr["data"][1]
-    assert line["y"][0] == pytest.approx((12.0 - 1.0 / (8.617333262e-5 * 500.0)) / 2.302585093)
+    assert arr["data"][0]["y"] == [1e-4, 1e-4] and arr["data"][0]["error_y"]["array"] == [1e-6] * 2
+    line = arr["data"][1]  # σ = (A/T) exp(−Ea/k_B T), drawn on a log axis
+    assert line["y"][0] == pytest.approx(math.exp(12.0 - 1.0 / (8.617333262e-5 * 500.0)) / 500)
+    assert arr["layout"]["yaxis"] == {
+        "title": {"text": "σ (S/cm)"},
+        "type": "log",
+        "exponentformat": "e",
+    }
+
+
+def test_the_cli_and_the_report_draw_the_same_arrhenius_plot():
+    """`eis series --plot` (matplotlib) and the report (Plotly): σ against 1000/T, the same
+    points and legend entries."""
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from iondyn.series import fit_arrhenius
+    from iondyn.series.plots import plot_arrhenius
+
+    t = [500.0, 550.0, 600.0]
+    sigma = [1e-5, 4e-5, 1.2e-4]
+    a = fit_arrhenius(np.array(t), np.array(sigma), np.array([1e-7] * 3))
+    points = [{"T_K": x, "sigma_S_per_cm": s, "sigma_S_per_cm_err": 1e-7} for x, s in zip(t, sigma)]
+    result = SimpleNamespace(processes=[SimpleNamespace(label="bulk", points=points, arrhenius=a)])
+    fig, ax = matplotlib.pyplot.subplots()
+    plot_arrhenius(ax, result)
+    cli_labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    stored = {
+        "item": "bulk",
+        "Ea_eV": a.Ea_eV,
+        "Ea_eV_err": a.Ea_eV_err,
+        "ln_prefactor": a.ln_prefactor,
+        "quantity": "sigma_S_per_cm",
+        "points": [{"T_K": x, "value": s, "error": 1e-7, "file": "f"} for x, s in zip(t, sigma)],
+    }
+    report = arrhenius_figure("s", [stored])
+    assert (
+        cli_labels
+        == [report["data"][0]["name"]]
+        == [arrhenius_legend("bulk", a.Ea_eV, a.Ea_eV_err)]
+    )
+    assert ax.get_yscale() == "log" and report["layout"]["yaxis"]["type"] == "log"
+    assert list(ax.lines[0].get_ydata()) == report["data"][0]["y"] == sigma
+    line = report["data"][1]
+    assert line["y"] == pytest.approx(list(a.predict(np.array(line["x"]) ** -1 * 1000)[0]))
+    matplotlib.pyplot.close(fig)
 
 
 def test_report_cli(run_dir, tmp_path, capsys):

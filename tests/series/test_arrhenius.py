@@ -41,7 +41,7 @@ def test_errors_are_honest_over_replicas():
 
 def test_sigma_convention_differs_from_sigma_T():
     """Fitting ln σ instead of ln σT lowers Ea by about k_B·T̄ (d ln T/d(1/k_BT) = −k_BT):
-    −0.027 eV over 250–400 K (REFERENCE.md quotes −0.023 eV for its lower range)."""
+    −0.027 eV over 250–400 K (−k_B T̄: about −0.023 eV for a lower range)."""
     a = fit_arrhenius(T, sigma(T), convention="sigma_T")
     b = fit_arrhenius(T, sigma(T), convention="sigma")
     t_eff = 1.0 / np.mean(1.0 / T)

@@ -1,4 +1,4 @@
-"""Accuracy of the TSDC decomposition against known truth (REFERENCE.md T1–T3).
+"""Accuracy of the TSDC decomposition against known truth (cases T1–T3, docs/tsdc.md).
 
 "1 % noise" = Gaussian noise of σ = 1 % of the curve maximum at every point, not clipped.
 """
@@ -116,7 +116,7 @@ def test_case_t2_distributed_ea_and_width_warning():
     assert p["Ea_eV"] == pytest.approx(0.5, rel=0.05)
     assert p["sigma_E_eV"] == pytest.approx(0.05, rel=0.05)
     assert p["tau0_s"] == pytest.approx(1e-13, rel=0.5)
-    assert p["Tm_K"] == pytest.approx(168.1, abs=0.1)  # REFERENCE T2
+    assert p["Tm_K"] == pytest.approx(168.1, abs=0.1)  # case T2
     assert dist.quality["r2"] > 0.99999
 
 

@@ -1,4 +1,4 @@
-"""Classical TSDC methods and the g(Ea) inversion against REFERENCE.md (T1, T2)."""
+"""Classical TSDC methods and the g(Ea) inversion on cases T1, T2 (docs/tsdc.md)."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ def test_initial_rise_reproduces_reference_values(t1_curve):
     T, J = t1_curve.temperature_K, t1_curve.current
     ir10 = initial_rise(T, J, frac=0.10)
     ir05 = initial_rise(T, J, frac=0.05)
-    # REFERENCE T1: 0.4985 eV (J < 10 % Jmax), 0.4992 eV (J < 5 %)
+    # T1: 0.4985 eV (J < 10 % Jmax), 0.4992 eV (J < 5 %)
     assert ir10.Ea_eV == pytest.approx(0.4985, abs=3e-4)
     assert ir05.Ea_eV == pytest.approx(0.4992, abs=3e-4)
     assert ir10.T_range_K[1] < 170.5 and ir10.n_points > 100
@@ -57,7 +57,7 @@ def test_heating_rate_method_reproduces_reference_values():
 def test_distributed_ea_flattens_initial_rise_and_bends_bucci_fieschi():
     c = simulate([TSDCPeak(0.5, 1e-13, sigma_eV=0.05)], BETA, 100.0, 300.0, step=0.2)
     ir = initial_rise(c.temperature_K, c.current, frac=0.10)
-    # REFERENCE T2: initial rise returns ~0.21 eV, E_IR ≈ Ē − σ²/kT on the flank
+    # T2: initial rise returns ~0.21 eV, E_IR ≈ Ē − σ²/kT on the flank
     t_mid = np.mean(ir.T_range_K)
     assert ir.Ea_eV == pytest.approx(0.21, abs=0.03)
     assert ir.Ea_eV < 0.5 - 0.05**2 / (K_B_EV * t_mid) + 0.1

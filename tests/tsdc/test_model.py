@@ -1,4 +1,5 @@
-"""Closed forms of TSDC peaks against REFERENCE.md (cases T1, T2) and independent numerics."""
+"""Closed forms of TSDC peaks against cases T1, T2 (closed-form values) and independent
+numerics."""
 
 import numpy as np
 import pytest
@@ -42,8 +43,8 @@ def test_scaled_e2_matches_scipy_and_asymptotics():
 
 
 def test_case_t1_peak_temperature_and_shape():
-    # REFERENCE T1: Tm = 170.50 K (closed form and maximum agree), τ(Tm) = 60.1 s,
-    # FWHM = 11.78 K, Jmax/P0 = 6.459e-3 1/s, ∫J dt = P0
+    # T1 (Ea 0.5 eV, τ0 1e-13 s, 5 K/min): Tm = 170.50 K (closed form and maximum agree),
+    # τ(Tm) = 60.1 s, FWHM = 11.78 K, Jmax/P0 = 6.459e-3 1/s, ∫J dt = P0
     tm = peak_temperature(0.5, 1e-13, BETA)
     assert tm == pytest.approx(170.50, abs=0.01)
     assert relaxation_time(tm, 0.5, 1e-13) == pytest.approx(60.1, abs=0.05)
@@ -70,7 +71,7 @@ def test_case_t1_peak_temperatures_for_five_heating_rates():
 
 
 def test_case_t2_gaussian_distribution_of_ea():
-    # REFERENCE T2: Tm = 168.1 K, FWHM = 40.9 K
+    # T2 (Gaussian Ea, Ē 0.5 eV, σ 0.05 eV): Tm = 168.1 K, FWHM = 40.9 K
     T = np.arange(100.0, 300.0, 0.01)
     J = gaussian_ea_current(T, 0.5, 0.05, 1e-13, 1.0, BETA, 100.0)
     assert T[np.argmax(J)] == pytest.approx(168.1, abs=0.05)

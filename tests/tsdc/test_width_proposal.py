@@ -17,7 +17,7 @@ from iondyn.tsdc.kinetics import width_warning
 from iondyn.tsdc.model import gaussian_ea_current
 
 OHA = "tests/data/tsdc/OHA_1.csv"
-BETA = 5.0 / 60.0  # K/s; REFERENCE case T2 and the rate the OHA_1 tests assume
+BETA = 5.0 / 60.0  # K/s; test case T2 and the rate the OHA_1 tests assume
 
 
 def _t2_shape() -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Shared TSDC test curves (REFERENCE.md cases T1–T3), imported by the tests here."""
+"""Shared TSDC test curves (cases T1–T3, docs/tsdc.md), imported by the tests here."""
 
 import numpy as np
 
@@ -11,7 +11,7 @@ BETA_T3 = 0.1  # K/s
 
 
 def t3_peaks(p0: float = 1.0) -> list[TSDCPeak]:
-    """REFERENCE T3: Ea = 0.6 / 0.9 eV with Tm = 280 / 390 K at β = 0.1 K/s."""
+    """Case T3: Ea = 0.6 / 0.9 eV with Tm = 280 / 390 K at β = 0.1 K/s."""
     return [
         TSDCPeak(0.6, float(tau0_from_peak(280.0, 0.6, BETA_T3)), p0),
         TSDCPeak(0.9, float(tau0_from_peak(390.0, 0.9, BETA_T3)), p0),

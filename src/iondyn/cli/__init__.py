@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from iondyn.cli.common import CommandError, emit_json, error_document, refuse_special_files
 
 # Modules under iondyn.cli that each define ``register(subparsers)``.
-COMMAND_MODULES = ("peaks", "tsdc", "eis", "simulate", "pipeline", "demo")
+COMMAND_MODULES = ("peaks", "tsdc", "eis", "simulate", "pipeline", "demo", "md", "map")
 
 
 def build_parser() -> argparse.ArgumentParser:

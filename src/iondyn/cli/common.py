@@ -7,11 +7,13 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
+from iondyn.display import MISSING, format_number, format_value, relative_error_text
 from iondyn.serialize import to_jsonable
 
 
@@ -53,13 +55,12 @@ def refuse_special_files(args: argparse.Namespace) -> None:
 
 
 def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    """A plain fixed-width text table."""
+    """A plain fixed-width text table; floats with 6 significant digits (``-0`` is ``0``),
+    non-finite ones and ``None`` as ``-``."""
 
     def cell(v: Any) -> str:
         if isinstance(v, float | np.floating):
-            if not math.isfinite(v):
-                return "-"
-            return f"{v:.6g}"
+            return format_number(v, sig=6, missing="-")
         return "-" if v is None else str(v)
 
     text = [[cell(v) for v in row] for row in rows]
@@ -72,17 +73,50 @@ def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def value_with_error(value: float | None, err: float | None, digits: int = 2) -> str:
-    """Format ``value ± err`` with ``digits`` significant digits on the error."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if err is None or not math.isfinite(err) or err <= 0:
-        return f"{value:.6g}"
-    exponent = math.floor(math.log10(err)) - (digits - 1)
-    decimals = max(0, -exponent)
-    if abs(value) >= 1e5 or abs(value) < 1e-3:
-        return f"{value:.{digits + 2}e} ± {err:.{digits - 1}e}"
-    return f"{value:.{decimals}f} ± {err:.{decimals}f}"
+def value_with_error(
+    value: float | None, err: float | None, digits: int = 2, ratio: bool = True
+) -> str:
+    """``value ± err`` rounded by the error (:func:`iondyn.display.format_value`): the error
+    to ``digits`` significant digits, the value to the same place; ``undetermined (± err)``
+    when the error reaches the value; ``-`` for a missing value."""
+    return format_value(value, err, digits=digits, missing="-", ratio=ratio)
+
+
+def relative_error(value: float | None, err: float | None) -> str:
+    """``1.7 %``, ``> 100 %`` for an undetermined value, ``-`` without an error."""
+    text = relative_error_text(value, err)
+    return "-" if text == MISSING else text
+
+
+def plot_paths(out: str | Path, n: int) -> list[Path]:
+    """Where ``--plot OUT.png`` writes ``n`` pictures: ``OUT.png`` itself for one, else
+    ``OUT_1.png``, ``OUT_2.png``, … (docs/decisions.md, foundation 11)."""
+    out = Path(out)
+    if n == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{k + 1}{out.suffix or '.png'}") for k in range(n)]
+
+
+def save_figure(
+    draw: Callable[[Any], Any],
+    path: str | Path,
+    panels: int = 1,
+    size: tuple[float, float] = (6.0, 4.5),
+) -> Path:
+    """Draw ``panels`` side-by-side axes with ``draw(axes)`` (one axes, or a list) on a
+    matplotlib ``Figure`` — no pyplot, so no backend is chosen or changed — and write it as a
+    PNG. A file that cannot be written is a :class:`CommandError` naming it."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * panels, size[1]), layout="constrained")
+    axes = fig.subplots(1, panels)
+    draw(axes)
+    path = Path(path)
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot write the plot ({exc.strerror or exc})") from None
+    return path
 
 
 def positive_float(text: str) -> float:
@@ -124,13 +158,22 @@ def n_or_auto(text: str) -> int | str:
 
 
 class Progress:
-    """A one-line progress bar with rate and ETA on stderr (only when stderr is a terminal)."""
+    """A one-line progress bar with rate and ETA on stderr (only when stderr is a terminal).
 
-    def __init__(self, total: int, label: str = "", enabled: bool | None = None):
+    ``start`` is when the work began (``time.monotonic()``; default: now). The rate is shown
+    once :data:`RATE_AFTER_S` have passed since then: the first item done a moment after the
+    bar is made would give an absurd rate (``266951.5/s``)."""
+
+    #: Seconds of work before a rate (and ETA) is shown.
+    RATE_AFTER_S = 1.0
+
+    def __init__(
+        self, total: int, label: str = "", enabled: bool | None = None, start: float | None = None
+    ):
         self.total = max(int(total), 0)
         self.label = label
         self.done = 0
-        self.start = time.monotonic()
+        self.start = time.monotonic() if start is None else float(start)
         self._last = 0.0
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
 
@@ -141,15 +184,22 @@ class Progress:
             self._last = now
             self._draw(now)
 
-    def _draw(self, now: float) -> None:
-        elapsed = max(now - self.start, 1e-9)
-        rate = self.done / elapsed
-        remaining = (self.total - self.done) / rate if rate > 0 else float("inf")
+    def line(self, now: float) -> str:
+        """The bar as drawn at time ``now``."""
+        elapsed = now - self.start
         frac = self.done / self.total if self.total else 1.0
         width = 30
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        eta = f"{remaining:5.0f}s" if math.isfinite(remaining) else "   ?s"
-        sys.stderr.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {rate:6.1f}/s ETA {eta}")
+        if elapsed < self.RATE_AFTER_S or self.done == 0:
+            rate_text, eta = "     ?/s", "   ?s"
+        else:
+            rate = self.done / elapsed
+            rate_text = f"{rate:6.2f}/s" if rate < 10 else f"{rate:6.0f}/s"
+            eta = f"{(self.total - self.done) / rate:5.0f}s"
+        return f"\r{self.label} [{bar}] {self.done}/{self.total} {rate_text} ETA {eta}"
+
+    def _draw(self, now: float) -> None:
+        sys.stderr.write(self.line(now))
         sys.stderr.flush()
 
     def close(self) -> None:

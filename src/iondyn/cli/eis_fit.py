@@ -371,13 +371,13 @@ def _print_auto(r: Any) -> None:
 
 
 def _print_result(r: Any) -> None:
-    from iondyn.cli.common import value_with_error
+    from iondyn.cli.common import relative_error, value_with_error
 
     print(f"{r.source} [spectrum {r.index}]: {r.circuit}, {r.n_points} points, {r.weight} weight")
     rows = []
     for name in r.circuit.param_names:
         err = None if r.fixed[name] else r.errors[name]
-        rel = "fixed" if r.fixed[name] else _rel(r.relative_error(name))
+        rel = "fixed" if r.fixed[name] else relative_error(r.parameters[name], err)
         rows.append([name, value_with_error(r.parameters[name], err), r.units[name], rel])
     table = format_table(rows, ["parameter", "value", "unit", "rel. error"])
     print("  " + table.replace("\n", "\n  "))
@@ -390,7 +390,3 @@ def _print_result(r: Any) -> None:
     for w in r.warnings:
         print(f"  warning: {w}")
     print()
-
-
-def _rel(x: float) -> str:
-    return "inf" if not math.isfinite(x) else f"{100 * x:.3g} %"

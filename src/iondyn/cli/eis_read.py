@@ -2,9 +2,11 @@
 
 Text mode prints one line per spectrum (source, index, format, points, frequency range, Z'
 range) and the readers' warnings on stderr. ``--json`` prints one document
-``{"spectra": [ImpedanceSpectrum.to_dict(), …], "errors": [...]}``. Every file is tried; an
-unreadable one is reported as one line ``iondyn: error: PATH[:LINE]: problem`` on stderr and
-makes the exit code 2.
+``{"spectra": [ImpedanceSpectrum.to_dict(), …], "errors": [...]}`` (and ``plots``).
+``--plot OUT.png`` draws every spectrum read, Nyquist (equal axes, an inset on the arcs beside
+an electrode spike) and Bode side by side (``OUT_1.png``, ``OUT_2.png``, … for several).
+Every file is tried; an unreadable one is reported as one line
+``iondyn: error: PATH[:LINE]: problem`` on stderr and makes the exit code 2.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from iondyn.cli.common import emit_json, format_table
+from iondyn.cli.common import emit_json, format_table, plot_paths, save_figure
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="force a reader instead of detecting the format (see --list-formats)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--plot", metavar="OUT.png", help="write Nyquist and Bode plots of the raw data"
+    )
     parser.add_argument(
         "--list-formats", action="store_true", help="list the supported formats and exit"
     )
@@ -80,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
                 raise
             errors.append({"source": path, "type": type(exc).__name__, "message": str(exc)})
             print(f"iondyn: error: {exc}", file=sys.stderr)
+    plots = _plots(spectra, args.plot) if args.plot and spectra else []
     if args.json:
-        emit_json({"spectra": [s.to_dict() for s in spectra], "errors": errors})
+        doc: dict[str, Any] = {"spectra": [s.to_dict() for s in spectra], "errors": errors}
+        if plots:
+            doc["plots"] = plots
+        emit_json(doc)
     else:
         rows = []
         for s in spectra:
@@ -101,4 +110,21 @@ def run(args: argparse.Namespace) -> int:
         if rows:
             header = ["source", "index", "format", "points", "frequency", "Z'", "T / K"]
             print(format_table(rows, header))
+        for p in plots:
+            print(f"plot written to {p}")
     return 2 if errors else 0
+
+
+def _plots(spectra: list[Any], out: str) -> list[str]:
+    """Nyquist and Bode of each spectrum, one PNG each."""
+    from iondyn.display import plots
+
+    written = []
+    for s, path in zip(spectra, plot_paths(out, len(spectra))):
+
+        def draw(axes, s=s):
+            plots.nyquist(axes[0], s, label=s._summary().title)
+            plots.bode(axes[1], s)
+
+        written.append(str(save_figure(draw, path, panels=2)))
+    return written

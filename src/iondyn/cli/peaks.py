@@ -8,7 +8,7 @@ from typing import Any
 from iondyn.cli.common import emit_json, format_table, n_or_auto, positive_int, value_with_error
 
 SHAPES = ("gaussian", "lorentzian", "pseudo-voigt", "voigt", "doniach-sunjic")
-BACKGROUNDS = ("none", "constant", "linear", "shirley")
+BACKGROUNDS = ("none", "constant", "linear", "shirley", "power-law", "als")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--max-peaks", type=positive_int, default=6, help="largest K tried by --n-peaks auto"
     )
-    fit.add_argument("--background", choices=BACKGROUNDS, default="linear")
+    fit.add_argument(
+        "--background",
+        choices=BACKGROUNDS,
+        default="linear",
+        help="power-law: A·E^-r (EELS edges); als: asymmetric least squares (Raman)",
+    )
     fit.add_argument(
         "--likelihood",
         choices=("gaussian", "poisson"),
@@ -136,7 +141,7 @@ def run_fit(args: argparse.Namespace) -> int:
             rows.append(
                 [
                     p["id"],
-                    value_with_error(p["center"], p["center_err"]),
+                    value_with_error(p["center"], p["center_err"], ratio=False),
                     value_with_error(p["fwhm"], p["fwhm_err"]),
                     value_with_error(p["area"], p["area_err"]),
                     value_with_error(p["height"], p["height_err"]),

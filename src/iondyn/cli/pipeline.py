@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 
 from iondyn.cli.common import (
     Progress,
@@ -116,11 +117,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     from iondyn.pipeline.analyze import run_batch
 
     bar: Progress | None = None
+    started = time.monotonic()  # the rate counts from here, not from the first file done
 
     def on_progress(done: int, total: int, record) -> None:
         nonlocal bar
         if bar is None:
-            bar = Progress(total, "analyze", enabled=not args.json and sys.stderr.isatty())
+            enabled = not args.json and sys.stderr.isatty()
+            bar = Progress(total, "analyze", enabled=enabled, start=started)
         bar.update()
 
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from iondyn.cli.common import CommandError, emit_json, format_table, positive_float, positive_int
+from iondyn.display import clean_zero, format_number
 
 
 def _float(text: str) -> float:
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scl", help="equilibrium space-charge layer profile")
     p.add_argument("config", metavar="CONFIG.toml")
     p.add_argument("--out", metavar="FILE.csv", help="write the profile (x, φ, c) as CSV")
+    p.add_argument("--plot", metavar="OUT.png", help="write the profiles φ(x) and c(x)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_naming_config(run_scl))
 
@@ -55,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="electrode area for the Ω columns of --out and the JSON (default 1 m²)",
     )
     p.add_argument("--out", metavar="FILE.csv", help="write frequency_Hz,z_real_ohm,z_imag_ohm")
+    p.add_argument("--plot", metavar="OUT.png", help="write Nyquist and Bode plots")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_naming_config(run_impedance))
 
@@ -64,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--vmax", type=_float, required=True, metavar="V")
     p.add_argument("--points", type=positive_int, default=21, metavar="N")
     p.add_argument("--out", metavar="FILE.csv", help="write voltage_V,current_A_per_m2")
+    p.add_argument("--plot", metavar="OUT.png", help="write the I–V curve")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_naming_config(run_iv))
 
@@ -78,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--T-start-K", type=positive_float, help="start of heating (default: auto)")
     p.add_argument("--T-end-K", type=positive_float, help="end of heating (default: auto)")
     p.add_argument("--out", metavar="FILE.csv", help="write temperature_K,current_A_per_m2")
+    p.add_argument("--plot", metavar="OUT.png", help="write the TSDC curve")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_naming_config(run_tsdc))
 
@@ -89,18 +94,31 @@ def _load(path: str):
 
 
 def _naming_config(run):
-    """Run a ``simulate`` command so that a solver error names the configuration file."""
+    """Run a ``simulate`` command so that every error names the configuration file."""
 
     @functools.wraps(run)
     def wrapped(args: argparse.Namespace) -> int:
-        from iondyn.errors import SolverError
+        from iondyn.errors import IondynError
 
         try:
             return run(args)
-        except SolverError as exc:
-            raise SolverError(f"{args.config}: {exc}") from None
+        except (IondynError, CommandError) as exc:
+            if not str(exc).startswith(str(args.config)):
+                exc.args = (f"{args.config}: {exc}", *exc.args[1:])
+                if hasattr(exc, "path") and getattr(exc, "path", None) is None:
+                    exc.path = str(args.config)
+            raise
 
     return wrapped
+
+
+def _plot(args: argparse.Namespace, draw, panels: int = 1) -> str | None:
+    """``--plot``: the picture drawn by ``draw(axes)`` written to the file given."""
+    if not args.plot:
+        return None
+    from iondyn.cli.common import save_figure
+
+    return str(save_figure(draw, args.plot, panels=panels))
 
 
 def _model(cfg, max_bias_V: float = 0.0):
@@ -130,6 +148,12 @@ def _write_csv(path: str, header: list[str], columns: list[np.ndarray], comments
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _drop(volts: float, vt: float) -> str:
+    """A potential drop in V and kT/e; round-off (below 1e-9 kT/e) is 0."""
+    d = clean_zero(volts, vt)
+    return f"{format_number(d)} V ({format_number(d / vt, 4)} kT/e)"
+
+
 def run_scl(args: argparse.Namespace) -> int:
     from iondyn.physics.scl import SpaceChargeSolver
 
@@ -146,14 +170,20 @@ def run_scl(args: argparse.Namespace) -> int:
             [df[c].to_numpy() for c in cols],
             [f"iondyn simulate scl {args.config}", f"temperature_K = {result.temperature_K:g}"],
         )
+    plot = _plot(
+        args, lambda axes: (result.plot(axes[0]), result.plot(axes[1], kind="concentration")), 2
+    )
     if args.json:
         doc = result.to_dict()
         doc["source"] = args.config
         if args.out:
             doc["out"] = args.out
+        if plot:
+            doc["plot"] = plot
         emit_json(doc)
         return 0
     vt = result.thermal_voltage_V
+    q_scale = abs(result.capacitance_F_per_m2) * vt  # charges below 1e-9 of C·kT/e: round-off
     print(
         f"{args.config}: equilibrium space charge ({result.ensemble}), "
         f"T = {result.temperature_K:g} K"
@@ -163,19 +193,30 @@ def run_scl(args: argparse.Namespace) -> int:
     rows = []
     for itf in result.interfaces:
         label = itf["kind"] if itf["kind"] == "electrode" else "|".join(itf["phases"])
-        drops = ", ".join(f"{d:.5g} V ({d / vt:.4g} kT/e)" for d in itf["potential_drops_V"])
-        rows.append([label, itf["position_m"], itf["potential_V"], drops, itf["charge_C_per_m2"]])
+        drops = ", ".join(_drop(d, vt) for d in itf["potential_drops_V"])
+        rows.append(
+            [
+                label,
+                itf["position_m"],
+                clean_zero(itf["potential_V"], vt),
+                drops,
+                clean_zero(itf["charge_C_per_m2"], q_scale),
+            ]
+        )
     table = format_table(rows, ["interface", "x / m", "φ / V", "potential drops", "Q / C m⁻²"])
     print("  " + table.replace("\n", "\n  "))
     print(f"  differential capacitance: {result.capacitance_F_per_m2:.5g} F/m²")
     if result.layer_resistance_ohm_m2 is not None:
-        print(f"  layer resistance (⊥, excess): {result.layer_resistance_ohm_m2:.5g} Ω m²")
-        print(f"  layer conductance (∥, excess): {result.layer_conductance_S:.5g} S")
+        r = format_number(result.layer_resistance_ohm_m2)
+        print(f"  layer resistance (⊥, excess): {r} Ω m²")
+        print(f"  layer conductance (∥, excess): {format_number(result.layer_conductance_S)} S")
     print(f"  mesh: {result.mesh['n_nodes']} nodes, Newton residual {result.residual:.2g}")
     for w in result.warnings:
         print(f"  warning: {w}")
     if args.out:
         print(f"profile written to {args.out}")
+    if plot:
+        print(f"plot written to {plot}")
     return 0
 
 
@@ -189,6 +230,15 @@ def run_impedance(args: argparse.Namespace) -> int:
     model = _model(cfg, abs(args.bias_V))
     result = model.impedance(freq, voltage_V=args.bias_V)
     z_area = result.z_ohm_m2 / args.area_m2
+    spectrum = result.to_spectrum(args.area_m2, source=args.config)
+
+    def draw(axes):
+        from iondyn.display import plots
+
+        plots.nyquist(axes[0], spectrum, label="simulated")
+        plots.bode(axes[1], spectrum)
+
+    plot = _plot(args, draw, 2)
     if args.out:
         _write_csv(
             args.out,
@@ -211,6 +261,8 @@ def run_impedance(args: argparse.Namespace) -> int:
         )
         if args.out:
             doc["out"] = args.out
+        if plot:
+            doc["plot"] = plot
         emit_json(doc)
         return 0
     print(
@@ -222,6 +274,8 @@ def run_impedance(args: argparse.Namespace) -> int:
     print("  " + format_table(rows, ["f / Hz", "Z' / Ω", "Z'' / Ω"]).replace("\n", "\n  "))
     if args.out:
         print(f"spectrum written to {args.out}")
+    if plot:
+        print(f"plot written to {plot}")
     return 0
 
 
@@ -239,9 +293,12 @@ def run_iv(args: argparse.Namespace) -> int:
             [result.voltage_V, result.current_A_per_m2],
             [f"iondyn simulate iv {args.config}", f"temperature_K = {result.temperature_K:g}"],
         )
+    plot = _plot(args, result.plot)
     if args.json:
         doc = result.to_dict()
         doc["source"] = args.config
+        if plot:
+            doc["plot"] = plot
         emit_json(doc)
         return 0
     print(f"{args.config}: steady-state I–V at T = {result.temperature_K:g} K")
@@ -249,6 +306,8 @@ def run_iv(args: argparse.Namespace) -> int:
     print("  " + format_table(rows, ["V / V", "j / A m⁻²"]).replace("\n", "\n  "))
     for w in result.warnings:
         print(f"  warning: {w}")
+    if plot:
+        print(f"plot written to {plot}")
     return 0
 
 
@@ -278,11 +337,14 @@ def run_tsdc(args: argparse.Namespace) -> int:
                 "current density in A/m2, positive for the depolarisation",
             ],
         )
+    plot = _plot(args, result.plot)
     if args.json:
         doc = result.to_dict()
         doc["source"] = args.config
         if args.out:
             doc["out"] = args.out
+        if plot:
+            doc["plot"] = plot
         emit_json(doc)
         return 0
     print(
@@ -302,4 +364,6 @@ def run_tsdc(args: argparse.Namespace) -> int:
         print(f"  warning: {w}")
     if args.out:
         print(f"curve written to {args.out}")
+    if plot:
+        print(f"plot written to {plot}")
     return 0

@@ -126,8 +126,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="1e-13",
         help="common τ0 (s) of the g(Ea) inversion, or 'auto' (default 1e-13)",
     )
+    methods.add_argument(
+        "--plot",
+        metavar="OUT.png",
+        help="write the initial-rise, Bucci–Fieschi (and g(Ea)) plots, one PNG per file",
+    )
     methods.add_argument("--json", action="store_true", help="print one JSON document")
-    methods.set_defaults(func=run_methods)
+    methods.set_defaults(func=_run_methods)
 
     sim = sub.add_parser(
         "simulate",
@@ -154,6 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--seed", type=int, default=None, help="seed of the noise")
     sim.add_argument("--current-unit", default="A", help="unit written in the header")
     sim.add_argument("--out", required=True, metavar="FILE.csv", help="output file")
+    sim.add_argument("--plot", metavar="OUT.png", help="write the simulated curve")
     sim.add_argument("--json", action="store_true", help="print one JSON document")
     sim.set_defaults(func=run_simulate)
 
@@ -201,6 +207,18 @@ def _ea(m: dict[str, Any] | None) -> str:
     return value_with_error(m.get("Ea_eV"), m.get("Ea_eV_err"))
 
 
+NO_HEATING_RATE = "no heating rate: give --beta K/s or --beta-per-min K/min (the file states none)"
+
+
+def require_beta(curves) -> None:
+    """Every curve needs a heating rate: the option that gives it is named, with the file."""
+    from iondyn.errors import InputError
+
+    for curve in curves:
+        if curve.beta_K_per_s is None:
+            raise InputError(NO_HEATING_RATE, path=curve.source)
+
+
 # ---------------------------------------------------------------------- fit
 def _fixed_values(text: str | None, option: str) -> float | list[float | None] | None:
     """``--tau0``/``--frequency-factor``: one positive number, or a comma-separated list of
@@ -230,11 +248,16 @@ def _fixed_values(text: str | None, option: str) -> float | list[float | None] |
 
 
 def _tau0_cell(p: dict[str, Any]) -> str:
+    """τ0 with its multiplicative error (×/÷, from the error of ln τ0); undetermined with an
+    undetermined Ea (:func:`iondyn.display.format_factor`)."""
+    from iondyn.display import format_factor, is_undetermined
+
     status = p.get("tau0_status", "free")
     if status == "fixed":
         return f"{p['tau0_s']:.3e} (fixed)"
-    spread = f"×/÷ {math.exp(min(p['ln_tau0_err'], 700)):.3g}"
-    return f"{p['tau0_s']:.3e} ({spread}{', shared' if status == 'shared' else ''})"
+    known = not is_undetermined(p["Ea_eV"], p["Ea_eV_err"])
+    text = format_factor(p["tau0_s"], p["ln_tau0_err"], determined=known)
+    return text + (" (shared)" if status == "shared" else "")
 
 
 def _tau0_line(fit) -> str | None:
@@ -243,7 +266,7 @@ def _tau0_line(fit) -> str | None:
         ids = ", ".join(str(i) for i in t["fixed_peaks"])
         return f"  τ0 held fixed for peak(s) {ids}: their errors assume it exact"
     if t.get("mode") == "shared":
-        err = value_with_error(t["ln_tau0"], t["ln_tau0_err"])
+        err = value_with_error(t["ln_tau0"], t["ln_tau0_err"], ratio=False)
         return (
             f"  one τ0 shared by all peaks: τ0 = {t['tau0_s']:.4e} s (ln τ0 = {err}), "
             f"s = 1/τ0 = {t['frequency_factor_per_s']:.4e} /s"
@@ -257,6 +280,7 @@ def run_fit(args: argparse.Namespace) -> int:
     tau0 = _fixed_values(args.tau0, "--tau0")
     freq = _fixed_values(args.frequency_factor, "--frequency-factor")
     curves = _read(args)
+    require_beta(curves)
     fitter = TSDCFitter(
         n_peaks=args.n_peaks,
         max_peaks=args.max_peaks,
@@ -364,99 +388,10 @@ def _heating_rate_over_fits(result) -> list[dict[str, Any]]:
     return out
 
 
-# ---------------------------------------------------------------------- methods
-def _methods_of(curve, frac: float, distribution: bool, tau0: str) -> dict[str, Any]:
-    from iondyn.errors import DataError, FitError, InputError
-    from iondyn.tsdc.distribution import ea_distribution
-    from iondyn.tsdc.methods import bucci_fieschi, initial_rise, peak_maximum
+def _run_methods(args: argparse.Namespace) -> int:
+    from iondyn.cli.tsdc_methods import run_methods
 
-    if curve.beta_K_per_s is None:
-        raise InputError("no heating rate: give --beta or --beta-per-min", path=curve.source)
-    T, J = curve.temperature_K, curve.current
-    warnings = list(curve.metadata.get("warnings", []))
-    if -J.min() > J.max():
-        J = -J
-        warnings.append("the current is negative-going: its sign was flipped for the analysis")
-    doc: dict[str, Any] = {"source": curve.source, "beta_K_per_s": curve.beta_K_per_s}
-    tm, jm = peak_maximum(T, J)
-    doc["Tm_K"] = tm
-    doc["Jm"] = jm
-    doc["current_unit"] = curve.current_unit
-    for name, call in (
-        ("initial_rise", lambda: initial_rise(T, J, frac=frac)),
-        ("bucci_fieschi", lambda: bucci_fieschi(T, J, curve.beta_K_per_s)),
-    ):
-        try:
-            doc[name] = call().to_dict()
-        except (FitError, DataError) as exc:
-            doc[name] = None
-            warnings.append(f"{name.replace('_', ' ')}: {exc}")
-    if distribution:
-        t = tau0 if tau0 == "auto" else float(tau0)
-        doc["distribution"] = ea_distribution(T, J, curve.beta_K_per_s, tau0=t).to_dict()
-    doc["warnings"] = warnings
-    return doc
-
-
-def run_methods(args: argparse.Namespace) -> int:
-    from iondyn.errors import InputError
-
-    if args.tau0 != "auto":
-        try:
-            if not float(args.tau0) > 0:
-                raise ValueError
-        except ValueError:
-            raise InputError(
-                f"--tau0 must be a positive number or 'auto', not {args.tau0!r}"
-            ) from None
-    curves = _read(args)
-    docs = [_methods_of(c, args.frac, args.distribution, args.tau0) for c in curves]
-    heating = None
-    if len(curves) >= 2:
-        from iondyn.tsdc.heating_rate import heating_rate_method
-
-        betas = [d["beta_K_per_s"] for d in docs]
-        if len(set(betas)) >= 2:
-            heating = heating_rate_method([d["Tm_K"] for d in docs], betas).to_dict()
-    if args.json:
-        if len(docs) == 1:
-            emit_json(docs[0])
-        else:
-            emit_json({"results": docs, "heating_rate": heating})
-        return 0
-    for d in docs:
-        print(f"{d['source']}  (β = {d['beta_K_per_s']:.5g} K/s, Tm = {d['Tm_K']:.2f} K)")
-        ir, bf = d["initial_rise"], d["bucci_fieschi"]
-        if ir:
-            print(
-                f"  initial rise:   Ea = {_ea(ir)} eV from {ir['T_range_K'][0]:.1f}–"
-                f"{ir['T_range_K'][1]:.1f} K ({ir['n_points']} points, J < {ir['frac']:.0%} Jmax)"
-            )
-        if bf:
-            print(
-                f"  Bucci–Fieschi:  Ea = {_ea(bf)} eV, τ0 = {bf['tau0_s']:.3e} s from "
-                f"{bf['T_range_K'][0]:.1f}–{bf['T_range_K'][1]:.1f} K ({bf['n_points']} points)"
-            )
-        if "distribution" in d:
-            g = d["distribution"]
-            print(
-                f"  g(Ea):          mean {g['mean_eV']:.4f} eV, std {g['std_eV']:.4f} eV "
-                f"(τ0 = {g['tau0_s']:.3g} s, R² = {g['r2']:.5f})"
-            )
-        for w in d["warnings"]:
-            print(f"  warning: {w}")
-        for name in ("initial_rise", "bucci_fieschi"):
-            for w in (d[name] or {}).get("warnings", []):
-                print(f"  warning ({name.replace('_', ' ')}): {w}")
-    if heating:
-        print(
-            f"heating-rate method over {len(docs)} curves: Ea = "
-            f"{value_with_error(heating['Ea_eV'], heating['Ea_eV_err'])} eV, "
-            f"τ0 = {heating['tau0_s']:.3e} s"
-        )
-        for w in heating["warnings"]:
-            print(f"  warning: {w}")
-    return 0
+    return run_methods(args)
 
 
 # ---------------------------------------------------------------------- simulate
@@ -507,8 +442,14 @@ def run_simulate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
     truth = curve.metadata["simulated"]
+    plot = None
+    if args.plot:
+        from iondyn.cli.common import save_figure
+
+        plot = str(save_figure(curve.plot, args.plot))
     if args.json:
-        emit_json({"out": str(out), "n_points": curve.n_points, **truth})
+        extra = {"plot": plot} if plot else {}
+        emit_json({"out": str(out), "n_points": curve.n_points, **truth, **extra})
         return 0
     print(f"wrote {curve.n_points} points to {out} (β = {beta:.5g} K/s)")
     for p in truth["peaks"]:
@@ -516,4 +457,6 @@ def run_simulate(args: argparse.Namespace) -> int:
             f"  Ea = {p['Ea_eV']:.4g} eV, τ0 = {p['tau0_s']:.4g} s, P0 = {p['P0']:.4g}, "
             f"Tm = {p['Tm_K']:.2f} K" + (f", σ_E = {p['sigma_eV']:.4g} eV" if p["sigma_eV"] else "")
         )
+    if plot:
+        print(f"plot written to {plot}")
     return 0

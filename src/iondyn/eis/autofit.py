@@ -32,28 +32,27 @@ It gave the same answers on the random test pellets; the default keeps the desig
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from iondyn.data import ImpedanceSpectrum
 from iondyn.eis.arcfit import ArcChainFit
+from iondyn.eis.autofit_result import AutoFitResult
 from iondyn.eis.autoscan import scan_candidates, scan_candidates_many, to_arc_fit
 from iondyn.eis.circuit import Circuit, Element, Series, parse_circuit
 from iondyn.eis.decompose import LossDecomposition, decompose_loss, decompose_losses
 from iondyn.eis.fit import CircuitFitter
-from iondyn.eis.fit_result import CircuitFitResult
 from iondyn.eis.guess import _assign, initial_guess
 from iondyn.errors import FitError, InputError, IondynError
+
+#: Candidates within this BIC of the lowest are ties, won by the fewest parameters.
+BIC_TIE = 2.0
 
 # SAEM's effort for the decomposition in its seeding role, where the scan refines every start
 # anyway: 5 EM iterations (default 30), 2 EM starts (5), 1 kept (2), no LM refinement (200
 # iterations) — the same share of random pellets and of close arcs recovered as at full
 # effort, a quarter of its time (docs/decisions.md, automatic fits 17 and 20)
-#: Candidates within this BIC of the lowest are ties, won by the fewest parameters.
-BIC_TIE = 2.0
-
 _SEED_EFFORT = {"lm_max_iter": 0, "n_starts": 2, "n_refine": 1, "em_max_iter": 5}
 _REPORT_EFFORT = {"lm_max_iter": 200, "n_starts": 5, "n_refine": 2, "em_max_iter": 30}
 
@@ -168,9 +167,11 @@ def _decomposition_warnings(dec: LossDecomposition, seed: bool = False) -> list[
     """The decomposition's warnings for the automatic fit's result. In the seeding role (a
     deliberately short SAEM run, ``_SEED_EFFORT``, whose arcs only start the scan) the SAEM
     fit's own warnings — not converged in its few iterations, peaks not resolved — say
-    nothing about the result and are left out; those about the data are kept."""
+    nothing about the result and are left out; those about the data are kept. The
+    decomposition's own misfit verdict (on the ln ω loss axis) is never the result's: the
+    circuit fit carries its own."""
     own = set(dec.fit.warnings) if seed else set()
-    warnings = [w for w in dec.warnings if w not in own]
+    warnings = [w for w in dec.warnings if w not in own and not w.startswith("misfit:")]
     if dec.dropped_inductive:
         warnings.append(
             f"{dec.dropped_inductive} inductive high-frequency point(s) (Z″ > 0) left out "
@@ -194,36 +195,6 @@ def _crop(spectrum: ImpedanceSpectrum, fmin, fmax) -> ImpedanceSpectrum:
     from iondyn.eis.fit import crop_spectrum
 
     return crop_spectrum(spectrum, fmin, fmax)
-
-
-@dataclass
-class AutoFitResult:
-    """The chosen circuit fit, the candidate table and the decomposition behind it."""
-
-    fit: CircuitFitResult
-    candidates: list[dict[str, Any]]
-    decomposition: LossDecomposition
-    processes: list[dict[str, Any]] | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def circuit(self) -> str:
-        return self.fit.circuit.string
-
-    def to_dict(self) -> dict[str, Any]:
-        """The layout of ``iondyn eis fit --json`` plus ``candidates`` (and ``processes``)."""
-        d = self.fit.to_dict()
-        d["auto"] = True
-        d["candidates"] = self.candidates
-        d["decomposition"] = {
-            "arcs": self.decomposition.arcs,
-            "electrode": self.decomposition.electrode,
-            "candidates": self.decomposition.candidates,
-        }
-        if self.processes is not None:
-            d["processes"] = self.processes
-        d["warnings"] = list(dict.fromkeys(d.get("warnings", []) + self.warnings))
-        return d
 
 
 class AutoFitter:

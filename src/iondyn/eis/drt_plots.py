@@ -6,10 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+# Figures are drawn on matplotlib.figure.Figure objects: importing this module never
+# selects a backend (a notebook keeps its own), and saving needs none.
 import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
@@ -32,7 +30,7 @@ def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
     γ axis is logarithmic, so that every peak is visible. Returns the figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(7.5, 6.0))
+        fig = Figure(figsize=(7.5, 6.0))
     gs = fig.add_gridspec(2, 1, height_ratios=(3, 1.2), hspace=0.35)
     ax = fig.add_subplot(gs[0])
     axr = fig.add_subplot(gs[1])
@@ -96,7 +94,7 @@ def plot_kk_residuals(result: KKResult, fig: Figure | None = None) -> Figure:
     """Lin-KK residuals Δre, Δim (% of |Z|) vs frequency with the ±z_B σ band of the outlier
     bound (Bonferroni) and the outliers circled."""
     if fig is None:
-        fig = plt.figure(figsize=(7.5, 4.0))
+        fig = Figure(figsize=(7.5, 4.0))
     ax = fig.add_subplot(1, 1, 1)
     f = result.frequency_Hz
     order = np.argsort(f)
@@ -141,7 +139,7 @@ def _save(results: Sequence[Any], out: str | Path, draw: Callable) -> list[Path]
         )
         fig = draw(res)
         fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        fig.clear()
         paths.append(path)
     return paths
 

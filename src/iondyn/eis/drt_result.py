@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Param, Summary, format_number
 from iondyn.eis.drt_basis import RBFGrid, gaussian_rbf
 from iondyn.eis.drt_peaks import DRTArc, DRTPeak
 
 __all__ = ["DRTResult"]
 
 
-@dataclass
-class DRTResult:
+@dataclass(repr=False)
+class DRTResult(Displayable):
     """A DRT: γ on a fine τ grid, the series terms, λ, the peaks and the fit.
 
     ``tau_s``/``gamma_ohm``: γ(ln τ) in Ω on the output grid (4 points per basis function).
@@ -107,6 +109,46 @@ class DRTResult:
             "settings": dict(self.settings),
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Summary:
+        where = f"{Path(self.source).name} [{self.index}]: " if self.source else ""
+        params = [Param("R_pol", self.R_pol_ohm, None, "Ω")]
+        for name, value, unit in (
+            ("R∞", self.R_inf_ohm, "Ω"),
+            ("L", self.L_H, "H"),
+            ("C_s", self.C_series_F, "F"),
+        ):
+            if value is not None:
+                params.append(Param(name, value, None, unit))
+        rows = [
+            [
+                str(k + 1),
+                format_number(p.tau_s, 3),
+                format_number(p.R_ohm, 3),
+                format_number(p.C_F, 3),
+                "yes" if p.significant else "no",
+            ]
+            for k, p in enumerate(self.peaks)
+        ]
+        facts = [
+            f"λ = {self.lam:.3g} ({self.lambda_method})",
+            f"{len(self.peaks)} peak(s)",
+            f"rms residual {100 * self.rms_residual:.2g} %",
+        ]
+        return Summary(
+            "DRTResult",
+            f"{where}DRT",
+            facts,
+            params,
+            tables=[("peaks", ["peak", "τ (s)", "R (Ω)", "C (F)", "significant"], rows)],
+            warnings=list(self.warnings),
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """γ(τ) with its peaks marked; returns the axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+
+        return dp.drt(dp.axes(ax), self)
 
     def to_dataframe(self) -> pd.DataFrame:
         """γ on the output grid: columns ``tau_s``, ``gamma_ohm``."""

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Param, Summary, format_value
 from iondyn.eis.circuit import Circuit
+from iondyn.errors import InputError
 
 __all__ = ["CircuitFitResult"]
 
 
-@dataclass
-class CircuitFitResult:
+@dataclass(repr=False)
+class CircuitFitResult(Displayable):
     """Fitted parameters with standard errors, covariance, fit quality and warnings.
 
     ``parameters`` and ``errors`` hold every parameter of the circuit in linear units (errors of
@@ -152,6 +155,50 @@ class CircuitFitResult:
             )
         return pd.DataFrame(rows)
 
+    # --- display ------------------------------------------------------------------------------
+
+    def _summary(self) -> Summary:
+        params = [
+            Param(
+                name,
+                self.parameters[name],
+                0.0 if self.fixed[name] else self.errors[name],
+                self.units[name],
+            )
+            for name in self.circuit.param_names
+        ]
+        facts = [
+            f"{self.n_points} points",
+            f"{self.weight} weight",
+            f"χ²_red = {self.chi2_reduced:.3g}",
+            "converged" if self.converged else "NOT converged",
+        ]
+        where = f"{Path(self.source).name} [{self.index}]: " if self.source else ""
+        return Summary(
+            "CircuitFitResult",
+            f"{where}{self.circuit.string}",
+            facts,
+            params,
+            misfit=self.misfit,
+            warnings=list(self.warnings),
+        )
+
+    def plot(self, ax: Any = None, kind: str = "nyquist") -> Any:
+        """Data and fitted model on matplotlib axes (a new figure when ``ax`` is None):
+        ``kind`` ``nyquist`` (equal axes, an inset on the arcs beside an electrode spike),
+        ``bode`` (|Z| and −phase) or ``residuals``. Returns the axes."""
+        from iondyn.display import plots as dp
+
+        ax = dp.axes(ax)
+        if kind == "nyquist":
+            return dp.nyquist(ax, self, self, fit_label=f"fit {self.circuit.string}")
+        if kind == "bode":
+            return dp.bode(ax, self, self)
+        if kind == "residuals":
+            r = self.residuals
+            return dp.impedance_residuals(ax, self.frequency, r.real, r.imag)
+        raise InputError(f"kind must be nyquist, bode or residuals, not {kind!r}")
+
     def fit_dataframe(self) -> pd.DataFrame:
         """Data, model and relative residuals per frequency."""
         r = self.residuals
@@ -171,3 +218,37 @@ class CircuitFitResult:
 def _finite_or_none(v: float) -> float | None:
     v = float(v)
     return v if np.isfinite(v) else None
+
+
+def auto_summary(result: Any) -> Summary:
+    """The summary of an :class:`~iondyn.eis.autofit.AutoFitResult`: the chosen fit, the
+    processes (labels, R, C, σ, ε_r) and the candidate circuits."""
+    s = result.fit._summary()
+    s.kind = "AutoFitResult"
+    s.warnings = list(dict.fromkeys(list(result.fit.warnings) + list(result.warnings)))
+    if result.processes:
+        rows = [
+            [
+                str(p.get("label")),
+                str(p.get("element", "")),
+                format_value(p.get("R_ohm"), p.get("R_ohm_err"), "Ω"),
+                format_value(p.get("C_F"), p.get("C_F_err"), "F"),
+                format_value(p.get("sigma_S_per_cm"), p.get("sigma_S_per_cm_err"), "S/cm"),
+                format_value(p.get("eps_r")),
+            ]
+            for p in result.processes
+        ]
+        s.tables.append(("processes", ["process", "element", "R", "C", "σ", "ε_r"], rows))
+    if result.candidates:
+        rows = [
+            [
+                c["circuit"],
+                str(c.get("n_free")),
+                f"{c['bic']:.1f}" if c.get("bic") is not None else "–",
+                "yes" if c.get("well_determined") else "no",
+                "chosen" if c.get("chosen") else "",
+            ]
+            for c in result.candidates
+        ]
+        s.tables.append(("candidates", ["circuit", "k", "BIC", "well determined", ""], rows))
+    return s

@@ -131,9 +131,11 @@ def poorly_determined_warning(
 ) -> str:
     """The one-line warning naming the poorly determined parameters and the correlations
     between elements that make them so."""
+    from iondyn.display import format_value, is_undetermined
+
     described = ", ".join(
-        f"{n} = {values[n]:.3g} ± {errors[n]:.2g} {units[n]}".rstrip()
-        + f" (±{_percent(rel[names.index(n)])})"
+        f"{n} = {format_value(values[n], errors[n], units[n])}"
+        + ("" if is_undetermined(values[n], errors[n]) else f" (±{_percent(rel[names.index(n)])})")
         for n in poorly
     )
     text = (
@@ -148,4 +150,4 @@ def poorly_determined_warning(
 
 
 def _percent(rel: float) -> str:
-    return "∞" if not np.isfinite(rel) else f"{100 * rel:.3g} %"
+    return "∞" if not np.isfinite(rel) else f"{100 * rel:.2g} %"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Param, Summary, format_number
 from iondyn.eis.kk_validity import KKCheck, classify_outliers
 
 __all__ = ["KKResult", "kk_warnings", "outlier_table"]
 
 
-@dataclass
-class KKResult:
+@dataclass(repr=False)
+class KKResult(Displayable):
     """Outcome of a Lin-KK test on one spectrum.
 
     ``valid`` follows the rule in :mod:`iondyn.eis.kk_validity`; ``checks`` lists each
@@ -94,6 +96,47 @@ class KKResult:
             "settings": dict(self.settings),
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Summary:
+        where = f"{Path(self.source).name} [{self.index}]: " if self.source else ""
+        facts = [
+            f"M = {self.n_rc} RC elements",
+            f"μ = {self.mu:.3g}",
+            f"noise ≈ {100 * self.noise_estimate:.2g} % of |Z|",
+            f"{len(self.outliers)} outlier(s)",
+        ]
+        params = [
+            Param("largest |Δ′|/|Z|", 100 * self.residual_real_max, None, "%"),
+            Param("largest |Δ″|/|Z|", 100 * self.residual_imag_max, None, "%"),
+        ]
+        rows = [
+            [
+                c.name,
+                "passed" if c.passed else "FAILED",
+                format_number(c.statistic, 3),
+                format_number(c.threshold, 3),
+            ]
+            for c in self.checks
+        ]
+        verdict = "Kramers–Kronig valid" if self.valid else "Kramers–Kronig INVALID"
+        return Summary(
+            "KKResult",
+            f"{where}{verdict}",
+            facts,
+            params,
+            tables=[("checks", ["check", "result", "statistic", "threshold"], rows)],
+            warnings=list(self.warnings),
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """The relative residuals of the Lin-KK fit (% of |Z|) against frequency; returns the
+        axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+
+        title = "Lin-KK residuals: " + ("valid" if self.valid else "INVALID")
+        return dp.impedance_residuals(
+            dp.axes(ax), self.frequency_Hz, self.residual_real, self.residual_imag, title
+        )
 
     def to_dataframe(self) -> pd.DataFrame:
         """Per frequency: data, Lin-KK fit and relative residuals."""

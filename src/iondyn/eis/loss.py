@@ -6,9 +6,9 @@ With u = ln ω, the loss spectrum −Z″(u) of a ZARC element Z = R/(1 + (iωτ
 
 with u₀ = −ln τ: a normalised, symmetric density in u whose weight is πR/2. A chain
 R–ZARC–ZARC–… therefore has a loss spectrum that is a *mixture* of such peaks, which SAEM
-decomposes without initial guesses (DESIGN.md §5). A blocking electrode adds the power-law tail of
-a CPE, −Z″ = sin(n_e π/2)/(Q ω^{n_e}), modelled as a background. The modulus loss
-M″ = ωC₀Z′ of an R‖C element is the n = 1 peak with weight (π/2)·C₀/C.
+decomposes without initial guesses (the mixture model of docs/saem.md). A blocking electrode
+adds the power-law tail of a CPE, −Z″ = sin(n_e π/2)/(Q ω^{n_e}), modelled as a background.
+The modulus loss M″ = ωC₀Z′ of an R‖C element is the n = 1 peak with weight (π/2)·C₀/C.
 """
 
 from __future__ import annotations

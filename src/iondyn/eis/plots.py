@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+# Figures are drawn on matplotlib.figure.Figure objects: importing this module never
+# selects a backend (a notebook keeps its own), and saving needs none.
 import numpy as np
+from matplotlib.figure import Figure
 
 from iondyn.errors import InputError
 
@@ -183,9 +182,11 @@ def plot_components(ax_nyquist, ax_modulus, ax_loss, fit: Any):
 
 def plot_fit(fit: Any, fig=None, components: bool = False):
     """One figure: Nyquist (left), Bode |Z| and phase and the residuals (right); with
-    ``components`` also the loss spectrum and each element of the chain. Returns it."""
+    ``components`` also the loss spectrum and each element of the chain. Returns it. ``fit``
+    is a :class:`~iondyn.eis.fit_result.CircuitFitResult` or an ``AutoFitResult`` (its fit)."""
+    fit = getattr(fit, "fit", fit)
     if fig is None:
-        fig = plt.figure(figsize=(11.0, 8.0 if components else 6.5))
+        fig = Figure(figsize=(11.0, 8.0 if components else 6.5))
     rows = 4 if components else 3
     gs = fig.add_gridspec(rows, 2, width_ratios=(1.15, 1.0), hspace=0.12, wspace=0.28)
     ax_n = fig.add_subplot(gs[:, 0])
@@ -197,10 +198,10 @@ def plot_fit(fit: Any, fig=None, components: bool = False):
     plot_bode(ax_m, ax_p, fit, fit)
     if components:
         plot_components(ax_n, ax_m, ax_l, fit)
-        plt.setp(ax_l.get_xticklabels(), visible=False)
+        ax_l.tick_params(labelbottom=False)
     plot_residuals(ax_r, fit)
-    plt.setp(ax_m.get_xticklabels(), visible=False)
-    plt.setp(ax_p.get_xticklabels(), visible=False)
+    ax_m.tick_params(labelbottom=False)
+    ax_p.tick_params(labelbottom=False)
     ax_p.set_xlabel("")
     name = Path(fit.source).name if fit.source else "spectrum"
     lines = [f"{name} [{fit.index}]: {fit.circuit}"]
@@ -227,6 +228,6 @@ def save_fit_plots(fits: Sequence[Any], out: str | Path, components: bool = Fals
         except OSError as exc:
             raise InputError(f"cannot write the plot ({exc.strerror or exc})", path=path) from None
         finally:
-            plt.close(fig)
+            fig.clear()
         paths.append(path)
     return paths

@@ -21,6 +21,15 @@ their scores (0–1):
   (time, potential, current, frequency): the weakest claim.
 * **map** — 0.9 for a NumPy ``.npy``/``.npz`` array file or an HDF5 file (``.h5``, ``.hspy``,
   ``.emd``): spectrum images.
+  Also (:mod:`iondyn.maps.sniffing`): 0.9 for a Gatan DM3/DM4 file (0.8 without its
+  extension), 0.9 for a Raman map text whose columns are named x, y, shift, intensity, 0.7
+  for four unnamed columns whose x and y stay constant while the third runs. Array files are
+  recognised by their first bytes, without reading them whole.
+
+* **md** — molecular-dynamics trajectories (:mod:`iondyn.md.formats`), from the first 64 kB
+  only (gzip-compressed too): 1.0 for a VASP XDATCAR or a LAMMPS text dump, 0.95 for a VASP
+  vasprun.xml of an MD run (0.9 for other ionic steps) and for an extended XYZ with a
+  ``Lattice=``, 0.5 for a plain XYZ without a cell.
 
 A file with impedance evidence of 0.6 or more never has peak evidence: a file that reads as
 impedance is never analysed as a peak spectrum. :func:`sniff_kind` is the strongest kind; the
@@ -93,6 +102,10 @@ def _binary_evidence(data: bytes, suffix: str) -> list[KindEvidence]:
         return [KindEvidence("map", 0.9, "NumPy array file (a spectrum image)")]
     if data.startswith(_HDF5_MAGIC):
         return [KindEvidence("map", 0.9, "HDF5 file (a spectrum image: .hspy, .emd, .h5)")]
+    from iondyn.maps.sniffing import dm_evidence
+
+    if (dm := dm_evidence(data[:16], suffix)) is not None:
+        return [KindEvidence("map", *dm)]
     return []
 
 
@@ -165,11 +178,45 @@ def _table_evidence(path: Path, lines: list[str]) -> list[KindEvidence]:
     return out
 
 
+def _map_head(p: Path) -> bytes | None:
+    """The first bytes of a NumPy, HDF5 or DM3/DM4 file (None for any other file or one that
+    cannot be opened: :func:`read_bytes` then names the problem)."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith((_NPY_MAGIC, _HDF5_MAGIC)) or (
+        head.startswith(_ZIP_MAGIC) and p.suffix.lower() == ".npz"
+    ):
+        return head
+    from iondyn.maps.sniffing import dm_evidence
+
+    return head if dm_evidence(head, p.suffix.lower()) is not None else None
+
+
+def _trajectory_evidence(p: Path) -> KindEvidence | None:
+    """Evidence for an MD trajectory (:func:`iondyn.md.formats.detect_format`) from the first
+    64 kB of a regular file (gzip-compressed too); None for anything else."""
+    if not p.is_file():
+        return None
+    from iondyn.md.formats import detect_format
+
+    found = detect_format(p)
+    return None if found is None else KindEvidence("md", found[1], found[2])
+
+
 def kind_evidence(path: str | Path) -> list[KindEvidence]:
     """Evidence for each kind ``path`` may hold, strongest first (one entry per kind; empty
     when nothing is recognised). Raises :class:`~iondyn.errors.FileFormatError` only when the
     file cannot be read."""
     p = Path(path)
+    trajectory = _trajectory_evidence(p)
+    if trajectory is not None:  # MD trajectories may be gigabytes: known from their head
+        return [trajectory]
+    head = _map_head(p)
+    if head is not None:  # a spectrum image may be larger than any text file: not read whole
+        return _binary_evidence(head, p.suffix.lower())
     data = read_bytes(p)
     if sniff_biologic_mpr(data) or is_binary(data):
         return _binary_evidence(data, p.suffix.lower())
@@ -177,6 +224,10 @@ def kind_evidence(path: str | Path) -> list[KindEvidence]:
     if sniff_vamas(lines):
         return [KindEvidence("peaks", 1.0, "VAMAS (ISO 14976) file")]
     found: list[KindEvidence] = []
+    from iondyn.maps.sniffing import raman_map_evidence
+
+    if (raman := raman_map_evidence(data[:4096])) is not None:
+        found.append(KindEvidence("map", *raman))
     fmt = detect_lines(lines)
     if fmt not in (None, "generic"):
         found.append(KindEvidence("impedance", 1.0, f"{fmt} layout"))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Figures are drawn on matplotlib.figure.Figure objects: importing this module never
+# selects a backend (a notebook keeps its own), and saving needs none.
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from iondyn.peaks.axes import axis_label, axis_labels
 from iondyn.saem.result import SpectrumFit
@@ -35,14 +35,14 @@ def plot_peak_fit(
     x_label = auto_x if x_label is None else x_label
     y_label = auto_y if y_label is None else y_label
     if fig is None:
-        fig = plt.figure(figsize=(7.5, 5.5))
+        fig = Figure(figsize=(7.5, 5.5))
     gs = fig.add_gridspec(2, 1, height_ratios=(3, 1), hspace=0.05)
     ax = fig.add_subplot(gs[0])
     axr = fig.add_subplot(gs[1], sharex=ax)
     x, y = fit.x, fit.y
     bg = fit.background_curve
     ax.plot(x, y, ".", ms=3, color="0.35", label="data")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     ids = fit.peak_ids if fit.peak_ids is not None else np.arange(1, fit.n_peaks + 1)
     for j, comp in enumerate(fit.components):
         c = colors[j % len(colors)]
@@ -56,7 +56,7 @@ def plot_peak_fit(
     title += f" [{fit.index}]" + (f" {fit.label}" if fit.label else "")
     ax.set_title(f"{title}: {fit.n_peaks} × {fit.shape}, R² = {fit.quality['r2']:.4f}")
     ax.legend(fontsize=7, loc="best")
-    plt.setp(ax.get_xticklabels(), visible=False)
+    ax.tick_params(labelbottom=False)
     axr.axhline(0, color="0.5", lw=0.8)
     axr.plot(x, y - fit.model, ".", ms=2, color="C3")
     axr.set_xlabel(x_label)
@@ -74,6 +74,6 @@ def save_peak_plots(fits: list[SpectrumFit], out: str | Path) -> list[Path]:
         path = out if len(fits) == 1 else out.with_name(f"{out.stem}_{n + 1}{out.suffix or '.png'}")
         fig = plot_peak_fit(fit)
         fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        fig.clear()
         paths.append(path)
     return paths

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Summary, views
 from iondyn.errors import InputError, SolverError
 from iondyn.physics.banded import BandedLU
 from iondyn.physics.discretization import Discretization
@@ -38,8 +39,8 @@ from iondyn.serialize import to_jsonable
 __all__ = ["IVResult", "PNPModel"]
 
 
-@dataclass
-class IVResult:
+@dataclass(repr=False)
+class IVResult(Displayable):
     """Steady-state current–voltage curve (V = V_left − V_right; j along +x, A/m²)."""
 
     voltage_V: np.ndarray
@@ -67,6 +68,13 @@ class IVResult:
         return pd.DataFrame(
             {"voltage_V": self.voltage_V, "current_A_per_m2": self.current_A_per_m2}
         )
+
+    def _summary(self) -> Summary:
+        return views.iv_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """j against V; returns the axes (a new figure when ``ax`` is None)."""
+        return views.iv_plot(self, ax)
 
 
 class PNPModel:

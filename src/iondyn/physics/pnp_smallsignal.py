@@ -12,12 +12,14 @@ once. (Macdonald, Phys. Rev. 92, 4 (1953); Barsoukov & Macdonald, *Impedance Spe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from iondyn.data import ImpedanceSpectrum
+from iondyn.display import Displayable, Param, Summary
 from iondyn.errors import InputError, SolverError
 from iondyn.physics.banded import BandedLU
 from iondyn.serialize import to_jsonable
@@ -25,8 +27,8 @@ from iondyn.serialize import to_jsonable
 __all__ = ["PNPImpedanceResult", "impedance"]
 
 
-@dataclass
-class PNPImpedanceResult:
+@dataclass(repr=False)
+class PNPImpedanceResult(Displayable):
     """Impedance per unit area (Ω·m²) of a simulated device."""
 
     frequency_Hz: np.ndarray
@@ -74,6 +76,38 @@ class PNPImpedanceResult:
                 "z_imag_ohm_m2": self.z_ohm_m2.imag,
             }
         )
+
+    def _summary(self) -> Summary:
+        f = self.frequency_Hz
+        facts = [
+            f"T = {self.temperature_K:g} K",
+            f"bias {self.bias_V:g} V",
+            f"{f.size} frequencies, {f.min():.3g}–{f.max():.3g} Hz",
+        ]
+        hi, lo = int(np.argmax(f)), int(np.argmin(f))
+        params = [
+            Param(f"Z′ at {f[hi]:.3g} Hz", self.z_ohm_m2[hi].real, None, "Ω m²"),
+            Param(f"Z′ at {f[lo]:.3g} Hz", self.z_ohm_m2[lo].real, None, "Ω m²"),
+        ]
+        return Summary(
+            "PNPImpedanceResult",
+            "PNP small-signal impedance",
+            facts,
+            params,
+            warnings=self.warnings,
+        )
+
+    def plot(self, ax: Any = None, kind: str = "nyquist") -> Any:
+        """Nyquist (``kind="nyquist"``, equal axes) or Bode (``"bode"``) of Z per m² (Ω m²);
+        returns the axes."""
+        from iondyn.display import plots as dp
+
+        data = SimpleNamespace(frequency=self.frequency_Hz, z=self.z_ohm_m2)
+        if kind == "bode":
+            return dp.bode(dp.axes(ax), data, unit="Ω m²")
+        if kind != "nyquist":
+            raise InputError(f"kind must be nyquist or bode, not {kind!r}")
+        return dp.nyquist(dp.axes(ax), data, label="simulated", unit="Ω m²")
 
 
 def impedance(

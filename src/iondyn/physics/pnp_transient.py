@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Param, Summary
 from iondyn.errors import InputError, SolverError
 from iondyn.physics.banded import BandedLU
 from iondyn.serialize import to_jsonable
@@ -31,8 +32,8 @@ from iondyn.serialize import to_jsonable
 __all__ = ["TransientResult", "integrate"]
 
 
-@dataclass
-class TransientResult:
+@dataclass(repr=False)
+class TransientResult(Displayable):
     """Time series of one transient run (SI units; j positive along +x)."""
 
     time_s: np.ndarray
@@ -57,6 +58,20 @@ class TransientResult:
                 "n_rejected": self.n_rejected,
                 "warnings": self.warnings,
             }
+        )
+
+    def _summary(self) -> Summary:
+        t = self.time_s
+        facts = [f"{t.size} times, {t.min():.3g}–{t.max():.3g} s", f"{self.n_steps} steps"]
+        params = [Param("final current", self.current_A_per_m2[-1], None, "A/m²")]
+        return Summary("TransientResult", "PNP transient", facts, params, warnings=self.warnings)
+
+    def plot(self, ax: Any = None) -> Any:
+        """j against time; returns the axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+
+        return dp.xy(
+            dp.axes(ax), self.time_s, self.current_A_per_m2, xlabel="t (s)", ylabel="j (A/m²)"
         )
 
     def to_dataframe(self) -> pd.DataFrame:

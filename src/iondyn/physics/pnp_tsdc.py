@@ -12,8 +12,8 @@ Protocol (van Turnhout, *Thermally Stimulated Discharge of Polymer Electrets* (1
 
 The current is reported positive for the discharge of the poling polarisation
 (−sign(V_p) · j). In the linear regime (|V_p| ≪ kT/e) and for L ≫ L_D the discharge of the
-double layers through the bulk is a first-order process with
-τ_sc(T) = ε L / (2 σ(T) L_D(T)) (DESIGN.md §4), whose peak follows from −β dτ/dT = 1
+double layers through the bulk is a first-order process with τ_sc(T) = ε L / (2 σ(T) L_D(T))
+(Macdonald, Phys. Rev. 92, 4 (1953)), whose peak follows from −β dτ/dT = 1
 (:func:`iondyn.physics.analytic.tsdc_peak_temperature`); that prediction is reported beside
 the simulated peak. With σT Arrhenius (an activated diffusivity), τ_sc ∝ √T e^{Ea/kT}.
 """
@@ -29,6 +29,7 @@ from scipy.integrate import trapezoid
 
 from iondyn.constants import E_CHARGE, EPS0, K_B
 from iondyn.data import TSDCCurve
+from iondyn.display import Displayable, Param, Summary
 from iondyn.errors import InputError, SolverError
 from iondyn.physics.analytic import space_charge_relaxation_time, tsdc_peak_temperature
 from iondyn.serialize import to_jsonable
@@ -36,8 +37,8 @@ from iondyn.serialize import to_jsonable
 __all__ = ["SpaceChargeTSDC", "TSDCSimulationResult"]
 
 
-@dataclass
-class TSDCSimulationResult:
+@dataclass(repr=False)
+class TSDCSimulationResult(Displayable):
     """A simulated space-charge TSDC curve (current density in A/m², positive peak)."""
 
     temperature_K: np.ndarray
@@ -88,6 +89,35 @@ class TSDCSimulationResult:
     def to_dataframe(self) -> pd.DataFrame:
         return pd.DataFrame(
             {"temperature_K": self.temperature_K, "current_A_per_m2": self.current_A_per_m2}
+        )
+
+    def _summary(self) -> Summary:
+        facts = [
+            f"β = {self.beta_K_per_s:.4g} K/s",
+            f"poled {self.pole_V:g} V at {self.pole_T_K:g} K",
+        ]
+        params = [Param("peak temperature", self.peak_temperature_K, None, "K")]
+        if self.predicted_peak_temperature_K is not None:
+            params.append(
+                Param("first-order prediction", self.predicted_peak_temperature_K, None, "K")
+            )
+        params.append(Param("released charge", self.released_charge_C_per_m2, None, "C/m²"))
+        params.append(Param("poled charge", self.poled_charge_C_per_m2, None, "C/m²"))
+        return Summary(
+            "TSDCSimulationResult", "space-charge TSDC", facts, params, warnings=self.warnings
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """j against T; returns the axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+
+        return dp.xy(
+            dp.axes(ax),
+            self.temperature_K,
+            self.current_A_per_m2,
+            xlabel="temperature (K)",
+            ylabel="j (A/m²)",
+            title=f"space-charge TSDC, peak at {self.peak_temperature_K:.1f} K",
         )
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
+from iondyn.display import Displayable, Param, Summary, clean_zero
 from iondyn.errors import InputError
 from iondyn.physics.discretization import Discretization, local_concentrations
 from iondyn.physics.equilibrium import Closure, EquilibriumState, PoissonBoltzmann
@@ -33,8 +34,8 @@ from iondyn.serialize import to_jsonable
 __all__ = ["SCLResult", "build_result"]
 
 
-@dataclass
-class SCLResult:
+@dataclass(repr=False)
+class SCLResult(Displayable):
     """Equilibrium profile and derived interface quantities (SI units, per m² of interface)."""
 
     x_m: np.ndarray
@@ -107,6 +108,70 @@ class SCLResult:
                 "warnings": self.warnings,
             }
         )
+
+    def _summary(self) -> Summary:
+        vt = self.thermal_voltage_V
+        q_scale = abs(self.capacitance_F_per_m2) * vt
+        params = [
+            Param(f"Debye length of {name}", ld, None, "m")
+            for name, ld in self.debye_lengths_m.items()
+        ]
+        for k, itf in enumerate(self.interfaces):
+            label = itf["kind"] if itf["kind"] == "electrode" else "|".join(itf["phases"])
+            params.append(
+                Param(f"φ at {label} {k + 1}", clean_zero(itf["potential_V"], vt), None, "V")
+            )
+            params.append(
+                Param(
+                    f"Q at {label} {k + 1}",
+                    clean_zero(itf["charge_C_per_m2"], q_scale),
+                    None,
+                    "C/m²",
+                )
+            )
+        params.append(Param("differential capacitance", self.capacitance_F_per_m2, None, "F/m²"))
+        if self.layer_resistance_ohm_m2 is not None:
+            r = clean_zero(self.layer_resistance_ohm_m2)
+            params.append(Param("layer resistance (⊥, excess)", r, None, "Ω m²"))
+        if self.layer_conductance_S is not None:
+            params.append(
+                Param(
+                    "layer conductance (∥, excess)", clean_zero(self.layer_conductance_S), None, "S"
+                )
+            )
+        facts = [
+            f"T = {self.temperature_K:g} K",
+            self.ensemble,
+            f"{self.mesh.get('n_nodes', '?')} nodes",
+        ]
+        if not self.converged:
+            facts.append("NOT converged")
+        return Summary(
+            "SCLResult", "equilibrium space charge", facts, params, warnings=self.warnings
+        )
+
+    def plot(self, ax: Any = None, kind: str = "potential") -> Any:
+        """The profile against position (nm): ``kind`` ``potential`` (φ in V) or
+        ``concentration`` (every species, log axis). Returns the axes."""
+        from iondyn.display import plots as dp
+
+        ax = dp.axes(ax)
+        x_nm = self.x_m * 1e9
+        if kind == "potential":
+            return dp.xy(ax, x_nm, self.phi_V, xlabel="x (nm)", ylabel="φ (V)")
+        if kind == "concentration":
+            for name, c in self.conc_m3.items():
+                dp.xy(
+                    ax,
+                    x_nm,
+                    np.where(c > 0, c, np.nan),
+                    xlabel="x (nm)",
+                    ylabel="c (1/m³)",
+                    label=name,
+                    logy=True,
+                )
+            return ax
+        raise InputError(f"kind must be potential or concentration, not {kind!r}")
 
     def to_dataframe(self) -> pd.DataFrame:
         df = pd.DataFrame({"x_m": self.x_m, "phi_V": self.phi_V})

@@ -262,11 +262,11 @@ def _setting(key, value, kind, kinds, where, src, err) -> Any:
     """One key of section ``kind`` (validated by its analyzer's :class:`Setting`)."""
     spec = kinds[kind].settings
     if key not in spec:
-        owners = [k for k, a in kinds.items() if key in a.settings]
-        if owners:
-            raise err(f"{where}: key {key!r} belongs in [{owners[0]}], not [{kind}]")
         known = sorted(spec)
-        hint = _suggest(key, known)
+        hint = _suggest(key, known)  # this section's own key first (beta → beta_K_per_min)
+        owners = [k for k, a in kinds.items() if key in a.settings]
+        if owners and not hint:
+            raise err(f"{where}: key {key!r} belongs in [{owners[0]}], not [{kind}]")
         raise err(f"unknown key {key!r} in {where}{hint}; known: {', '.join(known)}")
     return spec[key].validate(key, value, where, src)
 

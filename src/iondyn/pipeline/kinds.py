@@ -59,9 +59,15 @@ def _load_builtins() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    from iondyn.pipeline import analyzers_eis, analyzers_peaks, analyzers_tsdc
+    from iondyn.pipeline import (
+        analyzers_eis,
+        analyzers_map,
+        analyzers_md,
+        analyzers_peaks,
+        analyzers_tsdc,
+    )
 
-    for module in (analyzers_peaks, analyzers_eis, analyzers_tsdc):
+    for module in (analyzers_peaks, analyzers_eis, analyzers_tsdc, analyzers_md, analyzers_map):
         _REGISTRY.setdefault(module.ANALYZER.kind, module.ANALYZER)
 
 

@@ -263,6 +263,7 @@ def update_series(store: ResultStore) -> int:
             {"digest": digest, "rows": [[_finite(x) for x in r] for r in series_rows]}
         )
         rows += series_rows
+    rows += _md_rows(store)
     with store.transaction() as db:
         db.execute("DELETE FROM series")
         db.executemany(
@@ -272,6 +273,15 @@ def update_series(store: ResultStore) -> int:
         db.execute("DELETE FROM meta WHERE key LIKE 'series:%'")
         db.executemany("INSERT INTO meta VALUES (?, ?)", list(fresh_cache.items()))
     return len(rows)
+
+
+def _md_rows(store: ResultStore) -> list[tuple]:
+    """Rows of the molecular-dynamics series, D(T) and σ(T) of every MD series with ≥ 3
+    temperatures (:func:`iondyn.pipeline.analyzers_md.series_rows`; apart from the impedance
+    logic above)."""
+    from iondyn.pipeline.analyzers_md import series_rows
+
+    return series_rows(store)
 
 
 def _finite(x: Any) -> Any:

@@ -9,10 +9,12 @@ plain dicts rather than ``plotly.graph_objects`` so that building hundreds of th
   names and units stored with each spectrum (``x_name``/``x_unit``/``y_name``/``y_unit``,
   ``x`` and ``intensity`` when the file gave none; a binding-energy axis decreases to the
   right);
-* impedance: Nyquist (equal axes), Bode (|Z| and −phase), DRT γ(τ), Lin-KK residuals;
+* impedance: Nyquist (equal axes; beside it a panel zoomed to the arcs when a
+  blocking-electrode spike dwarfs them), Bode (|Z| and −phase), DRT γ(τ), Lin-KK residuals;
 * TSDC: current vs temperature with model, background and components; residuals underneath;
-* Arrhenius: log10(σT) vs 1000/T per process with error bars and the fitted line
-  ln(σT) = ln A − Ea/(k_B T).
+* Arrhenius: σ (log axis) vs 1000/T per process with error bars and the fitted law
+  σ = (A/T) exp(−Ea/k_B T), the legend ``bulk: Ea = 0.597 ± 0.025 eV`` — the same picture as
+  ``iondyn eis series --plot``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from iondyn.constants import K_B_EV
+from iondyn.display import arc_zoom, arrhenius_legend
 
 __all__ = ["arrhenius_figure", "impedance_figures", "peak_figures", "tsdc_figures"]
 
@@ -126,6 +129,35 @@ def _modulus(re: Sequence[float], im: Sequence[float]) -> list[float]:
     return [math.hypot(a, b) for a, b in zip(re, im)]
 
 
+def _nyquist_figure(title: str, traces: list[dict], f, zr, zi) -> dict[str, Any]:
+    """Nyquist with equal axes; when a blocking-electrode spike dwarfs the arcs
+    (:func:`iondyn.display.arc_zoom`) a second panel beside it shows the arcs, also with equal
+    axes, and the figure spans the page's width."""
+    equal = {"title": {"text": "−Z″ (Ω)"}, "scaleanchor": "x", "scaleratio": 1}
+    window = arc_zoom(f, zr, zi)
+    if window is None:
+        layout = _layout(title, xaxis={"title": {"text": "Z′ (Ω)"}}, yaxis=equal)
+        return {"data": traces, "layout": layout}
+    x0, x1, top = window
+    zoom = [dict(tr, xaxis="x2", yaxis="y2", showlegend=False) for tr in traces]
+    layout = _layout(
+        title,
+        height=420,
+        xaxis={"title": {"text": "Z′ (Ω)"}, "domain": [0.0, 0.46]},
+        yaxis=equal | {"anchor": "x"},
+        xaxis2={"title": {"text": "Z′ (Ω), the arcs"}, "domain": [0.54, 1.0], "range": [x0, x1]},
+        yaxis2={
+            "title": {"text": "−Z″ (Ω)"},
+            "anchor": "x2",
+            "scaleanchor": "x2",
+            "scaleratio": 1,
+            "range": [-0.05 * (x1 - x0), max(top, 0.45 * (x1 - x0))],
+        },
+        legend={"font": {"size": 10}, "orientation": "h", "y": -0.2},
+    )
+    return {"data": traces + zoom, "layout": layout, "wide": True}
+
+
 def impedance_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Per spectrum: Nyquist, Bode, DRT and Lin-KK residuals (when computed)."""
     curves = (outcome.get("curves") or {}).get("spectra") or []
@@ -148,16 +180,7 @@ def impedance_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
             bode_ph.append(
                 _line(ff, _phase_deg(fr, fi), "−phase fit", COLORS[0], width=2) | {"yaxis": "y2"}
             )
-        figures.append(
-            {
-                "data": nyq,
-                "layout": _layout(
-                    f"{head}Nyquist · {c.get('circuit', '')}",
-                    xaxis={"title": {"text": "Z′ (Ω)"}},
-                    yaxis={"title": {"text": "−Z″ (Ω)"}, "scaleanchor": "x", "scaleratio": 1},
-                ),
-            }
-        )
+        figures.append(_nyquist_figure(f"{head}Nyquist · {c.get('circuit', '')}", nyq, f, zr, zi))
         bode = _layout(
             f"{head}Bode",
             height=440,
@@ -231,23 +254,19 @@ def tsdc_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def arrhenius_figure(series: str, fits: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """log10(σT) vs 1000/T of every process of one series, with the fitted lines."""
+    """σ (log axis) against 1000/T of every process of one series with the fitted law
+    σ = (A/T) exp(−Ea/k_B T) as a line — the picture and legend of ``iondyn eis series --plot``
+    (:func:`iondyn.display.arrhenius_legend`); without a geometry the conductance G = 1/R."""
     data = []
-    quantity = "σT"
+    conductance = any(fit.get("quantity") == "conductance_S" for fit in fits)
     for k, fit in enumerate(fits):
         color = COLORS[k % len(COLORS)]
         pts = fit["points"]
         x = [1000.0 / p["T_K"] for p in pts]
-        y = [math.log10(p["value"] * p["T_K"]) for p in pts]
-        err = [
-            None if p.get("error") is None else p["error"] / (p["value"] * math.log(10))
-            for p in pts
-        ]
-        label = fit["item"]
+        y = [p["value"] for p in pts]
+        err = [p.get("error") for p in pts]
         ea = fit.get("Ea_eV")
-        if isinstance(ea, float):
-            e = fit.get("Ea_eV_err")
-            label += f": Ea = {ea:.3f}" + (f" ± {e:.3f}" if isinstance(e, float) else "") + " eV"
+        label = arrhenius_legend(fit["item"], ea, fit.get("Ea_eV_err"))
         trace = _markers(x, y, label, color, size=7)
         trace["text"] = [f"{p['file'].rsplit('/', 1)[-1]}, {p['T_K']:.1f} K" for p in pts]
         if all(e is not None for e in err):
@@ -256,18 +275,23 @@ def arrhenius_figure(series: str, fits: Sequence[Mapping[str, Any]]) -> dict[str
         if isinstance(ea, float) and isinstance(fit.get("ln_prefactor"), float):
             t_lo, t_hi = min(p["T_K"] for p in pts), max(p["T_K"] for p in pts)
             ts = [t_lo + (t_hi - t_lo) * i / 20 for i in range(21)]
-            line_y = [(fit["ln_prefactor"] - ea / (K_B_EV * tt)) / math.log(10) for tt in ts]
+            per_t = fit.get("convention", "sigma_T") == "sigma_T"  # σT law: σ = (A/T) e^(−Ea/kT)
+            line_y = [
+                math.exp(fit["ln_prefactor"] - ea / (K_B_EV * tt)) / (tt if per_t else 1.0)
+                for tt in ts
+            ]
             line = _line([1000.0 / tt for tt in ts], line_y, f"{fit['item']} fit", color, "dash")
             line["showlegend"] = False
             data.append(line)
-        if fit.get("quantity") == "conductance_S":
-            quantity = "T/R"
-    unit = "S·K/cm" if quantity == "σT" else "S·K"
+    diffusion = bool(fits) and all(fit.get("convention") == "D" for fit in fits)
+    y_title = "D (cm²/s)" if diffusion else ("G = 1/R (S)" if conductance else "σ (S/cm)")
+    law = "D = D₀ exp(−Ea/kT)" if diffusion else "σT = A exp(−Ea/kT)"
     return {
         "data": data,
         "layout": _layout(
-            f"Arrhenius: {series}",
+            f"Arrhenius plot, {law}: {series}",
             xaxis={"title": {"text": "1000 / T (1/K)"}},
-            yaxis={"title": {"text": f"log10({quantity} / {unit})"}},
+            yaxis={"title": {"text": y_title}, "type": "log", "exponentformat": "e"},
+            legend={"font": {"size": 10}, "orientation": "h", "y": -0.25},
         ),
     }

@@ -4,18 +4,19 @@ One HTML file, readable without a network: Plotly's JavaScript is embedded once 
 installed ``plotly`` package), every figure is a JSON object rendered into its own ``div``
 (zoom, pan, hover), tables sort on a click on their header (a few lines of plain JavaScript).
 
-Sections: the run(s) and counts; Arrhenius series; parameter tables per kind (value ± standard
-error); one section per file with its plots (the first ``max_files`` ok files by path; the
-tables list every file); the errors, grouped by pattern and file by file.
+Sections: the run(s) and counts; Arrhenius series; parameter tables per kind (headers in words
+with units, values rounded by their errors, undetermined ones marked: :mod:`.tables`); one
+section per file with its plots (the first ``max_files`` ok files by path; the tables list
+every file); the errors, grouped by pattern and file by file.
 
 For automated checks the page writes its own verdict into ``<div id="iondyn-status">``:
 ``data-state="ok"`` when every plot ``div`` holds a rendered Plotly SVG and no JavaScript
-error was raised, with ``data-plots``, ``data-rendered`` and ``data-errors`` (a JSON list).
+error was raised, with ``data-plots``, ``data-rendered``, ``data-errors`` (a JSON list) and
+``data-overflow`` (:mod:`.assets`).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections import defaultdict
@@ -23,8 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iondyn.display import quantity_label
 from iondyn.pipeline.store import ResultStore, decompress_json, group_errors, now_iso
 from iondyn.report.assets import CSS, PAGE_JS, PRELUDE_JS
+from iondyn.report.tables import cell as _num
+from iondyn.report.tables import escape as _e
+from iondyn.report.tables import fmt as _fmt
+from iondyn.report.tables import parameter_cell as _parameter_cell
+from iondyn.report.tables import table as _table
 
 __all__ = ["ReportResult", "build_report", "write_report"]
 
@@ -73,41 +80,6 @@ class ReportResult:
         }
 
 
-def _e(text: Any) -> str:
-    return html.escape("" if text is None else str(text))
-
-
-def _fmt(value: float | None, error: float | None = None) -> str:
-    """``value ± error`` with two significant digits on the error."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    if error is None or not math.isfinite(error) or error <= 0:
-        return f"{value:.5g}"
-    digits = max(0, 1 - math.floor(math.log10(error)))
-    if abs(value) >= 1e5 or (abs(value) < 1e-3 and value != 0) or digits > 6:
-        return f"{value:.3e} ± {error:.1e}"
-    return f"{value:.{digits}f} ± {error:.{digits}f}"
-
-
-def _table(header: list[str], rows: list[list[Any]], cls: str = "sortable") -> str:
-    """Rows of cells: a str, or a (text, sort value) tuple for numbers."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = []
-    for row in rows:
-        cells = []
-        for c in row:
-            if isinstance(c, tuple):
-                text, v = c
-                sort = "" if v is None or not math.isfinite(v) else repr(float(v))
-                cells.append(f'<td class="num" data-v="{sort}">{_e(text)}</td>')
-            else:
-                cells.append(f"<td>{_e(c)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    )
-
-
 def _time(iso: str | None) -> str:
     """``2026-01-02T03:04:05.678+00:00`` → ``2026-01-02 03:04:05 UTC``."""
     return "–" if not iso else f"{iso[:19].replace('T', ' ')} UTC"
@@ -121,8 +93,10 @@ class _Figures:
 
     def div(self, figure: dict[str, Any]) -> str:
         fid = f"fig-{len(self.figures) + 1}"
+        wide = bool(figure.pop("wide", False))
         self.figures[fid] = figure
-        return f'<div class="iondyn-plot" id="{fid}"></div>'
+        cls = "iondyn-plot wide" if wide else "iondyn-plot"
+        return f'<div class="{cls}" id="{fid}"></div>'
 
 
 def _run_section(store: ResultStore) -> str:
@@ -190,10 +164,10 @@ def _series_section(store: ResultStore, figs: _Figures) -> str:
             [
                 r["series"],
                 r["item"],
-                r["quantity"],
+                quantity_label(r["quantity"]),
                 (str(r["n_points"]), r["n_points"]),
                 (f"{min(t):.0f}–{max(t):.0f}", min(t)),
-                (_fmt(r["Ea_eV"], r["Ea_eV_err"]), r["Ea_eV"]),
+                _num(r["Ea_eV"], r["Ea_eV_err"]),
                 (f"{_fmt(prefactor)} {r['prefactor_unit']}", prefactor),
                 ("–" if r["r2"] is None else f"{r['r2']:.5f}", r["r2"]),
                 "; ".join(json.loads(r["warnings_json"])),
@@ -207,12 +181,12 @@ def _series_section(store: ResultStore, figs: _Figures) -> str:
         "points",
         "T (K)",
         "Ea (eV)",
-        "prefactor",
+        "prefactor A",
         "R²",
         "warnings",
     ]
     return (
-        '<section id="series"><h2>Temperature series (Arrhenius)</h2>'
+        '<section id="series"><h2>Temperature series (Arrhenius, σT = A exp(−Ea/k_B T))</h2>'
         f'<div class="grid">{plots}</div>' + _table(header, table) + "</section>"
     )
 
@@ -241,7 +215,7 @@ def _parameter_tables(store: ResultStore) -> str:
             if items is not None and not r["item"].startswith(items):
                 continue
             excluded = spec.get("exclude", ())
-            if r["item"] in excluded or r["item"].startswith("drt peak"):
+            if r["item"] in excluded or r["item"].startswith(("drt peak", "drt arc")):
                 continue
             grouped.setdefault((r["path"], r["file"], r["spectrum"], r["item"]), {})[r["name"]] = (
                 r["value"],
@@ -251,7 +225,7 @@ def _parameter_tables(store: ResultStore) -> str:
         names = spec.get("names") or sorted(units)[:8]
         names = [n for n in names if n in units]
         header = ["file", "spectrum", "item"] + (["T (K)"] if temps else [])
-        header += [f"{n} ({units[n]})" if units[n] else n for n in names]
+        header += [quantity_label(n, units[n]) for n in names]
         table = []
         for (path, file, spectrum, item), values in list(grouped.items())[:MAX_TABLE_ROWS]:
             row: list[Any] = [file, (str(spectrum), spectrum), item]
@@ -260,7 +234,7 @@ def _parameter_tables(store: ResultStore) -> str:
                 row.append((_fmt(t), t))
             for n in names:
                 v, err = values.get(n, (None, None))
-                row.append((_fmt(v, err), v))
+                row.append(_parameter_cell(n, v, err, values))
             table.append(row)
         note = ""
         if len(grouped) > MAX_TABLE_ROWS:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Summary, collection_summary, format_value, quantity_label
+from iondyn.errors import InputError
+
 __all__ = ["SAEMResult", "SpectrumFit"]
+
+#: Units of the peak quantities in terms of the axes' (x, y) units.
+_PEAK_UNITS = {"center": "x", "fwhm": "x", "area": "xy", "height": "y"}
 
 
 def _f(v: Any) -> float | None:
@@ -16,8 +23,8 @@ def _f(v: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-@dataclass
-class SpectrumFit:
+@dataclass(repr=False)
+class SpectrumFit(Displayable):
     """The decomposition of one spectrum.
 
     ``peaks`` maps a quantity name (``center``, ``fwhm``, ``area``, ``height`` and the shape's
@@ -106,6 +113,65 @@ class SpectrumFit:
             }
         return d
 
+    def _title(self) -> str:
+        name = Path(self.source).name if self.source else "spectrum"
+        label = f" {self.label}" if self.label else ""
+        return f"{name} [{self.index}]{label}: {self.n_peaks} × {self.shape}"
+
+    def _summary(self) -> Summary:
+        units = {"x": self.x_unit, "y": self.y_unit, "xy": f"{self.y_unit}·{self.x_unit}"}
+        keys = [k for k in ("center", "fwhm", "area", "height") if k in self.peaks]
+        keys += [k for k in self.peaks if not k.endswith("_err") and k not in keys]
+        header = ["peak"] + [
+            quantity_label(k, units.get(_PEAK_UNITS.get(k, ""), "").strip("·")) for k in keys
+        ]
+        rows = []
+        for row in self.peak_table():
+            cells = [str(row["id"])]
+            for k in keys:
+                ratio = k not in ("center",)
+                cells.append(format_value(row.get(k), row.get(f"{k}_err"), ratio=ratio))
+            rows.append(cells)
+        q = self.quality
+        facts = [
+            f"R² = {q['r2']:.4f}" if q.get("r2") is not None else "",
+            f"background {self.background.get('kind', '?')}",
+            "converged" if self.converged else "NOT converged",
+        ]
+        return Summary(
+            "SpectrumFit",
+            self._title(),
+            [f for f in facts if f],
+            tables=[("peaks", header, rows)],
+            misfit=q.get("misfit"),
+            warnings=list(self.warnings),
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """Data, every peak on top of the background, background and model; a binding-energy
+        axis decreases to the right. Returns the axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+        from iondyn.peaks.axes import axis_labels
+
+        if self.x is None:
+            raise InputError("this fit keeps no curves to plot")
+        xl, yl = axis_labels(self)
+        ids = self.peak_ids if self.peak_ids is not None else np.arange(1, self.n_peaks + 1)
+        labels = [f"peak {int(i)} at {c:.4g}" for i, c in zip(ids, self.peaks["center"])]
+        return dp.decomposition(
+            dp.axes(ax),
+            self.x,
+            self.y,
+            self.model,
+            self.background_curve,
+            list(self.components),
+            labels,
+            xlabel=xl,
+            ylabel=yl,
+            title=self._title(),
+            reverse_x=self.x_name == "binding energy",
+        )
+
     def to_dataframe(self) -> pd.DataFrame:
         """One row per peak."""
         df = pd.DataFrame(self.peak_table())
@@ -114,8 +180,8 @@ class SpectrumFit:
         return df
 
 
-@dataclass
-class SAEMResult:
+@dataclass(repr=False)
+class SAEMResult(Displayable):
     """Fits of a batch (or series) of spectra, in input order."""
 
     fits: list[SpectrumFit]
@@ -136,6 +202,24 @@ class SAEMResult:
     def to_dataframe(self) -> pd.DataFrame:
         frames = [f.to_dataframe() for f in self.fits]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _summary(self) -> Summary:
+        return collection_summary("SAEMResult", self.fits, "spectra")
+
+    def plot(self, ax: Any = None, index: int | None = None) -> Any:
+        """One fit (``index``; the only one by default) as :meth:`SpectrumFit.plot`, or with
+        several fits the data and model of each on the same axes. Returns the axes."""
+        from iondyn.display import plots as dp
+
+        if index is not None or len(self.fits) == 1:
+            return self.fits[index or 0].plot(ax)
+        ax = dp.axes(ax)
+        for k, f in enumerate(self.fits):
+            if f.x is not None:
+                ax.plot(f.x, f.y, ".", ms=2, color=f"C{k % 10}")
+                ax.plot(f.x, f.model, color=f"C{k % 10}", lw=1, label=f._title())
+        ax.legend(fontsize=6)
+        return ax
 
     def array(self, name: str) -> np.ndarray:
         """A quantity over the series as an (n_spectra, K) array (NaN where K differs)."""

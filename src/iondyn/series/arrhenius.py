@@ -3,9 +3,11 @@
 Three conventions, all linear in 1/(k_B T) after taking logarithms:
 
 * ``"sigma_T"`` (default for ionic conductors): σT = A exp(−Ea/k_BT), A in S·K/cm;
-* ``"sigma"``: σ = σ₀ exp(−Ea/k_BT) (REFERENCE.md: fitting ln σ instead of ln σT shifts Ea by
-  about −0.023 eV over 250–400 K — the result always states its convention);
-* ``"tau"``: τ = τ₀ exp(+Ea/k_BT) (relaxation times from TSDC, DRT peaks, arcs).
+* ``"sigma"``: σ = σ₀ exp(−Ea/k_BT) (fitting ln σ instead of ln σT lowers Ea by k_B T̄ over
+  the measured range, about −0.023 to −0.03 eV over 250–400 K, since d ln T/d(1/k_BT) =
+  −k_BT — the result always states its convention);
+* ``"tau"``: τ = τ₀ exp(+Ea/k_BT) (relaxation times from TSDC, DRT peaks, arcs);
+* ``"D"``: D = D₀ exp(−Ea/k_BT) (diffusion coefficients, e.g. from molecular dynamics).
 
 Weighted least squares on y = ln(value) against x = 1/(k_B T) with weights 1/δy², δy = δv/v
 (relative errors of the values); without errors all points weigh the same and the covariance is
@@ -25,15 +27,16 @@ import pandas as pd
 from scipy.stats import chi2 as chi2_dist
 
 from iondyn.constants import K_B_EV
+from iondyn.display import Displayable, Param, Summary
 from iondyn.errors import DataError
 
 __all__ = ["ArrheniusFit", "fit_arrhenius"]
 
-_SIGN = {"sigma_T": -1.0, "sigma": -1.0, "tau": 1.0}
+_SIGN = {"sigma_T": -1.0, "sigma": -1.0, "tau": 1.0, "D": -1.0}  # D: the algebra of "sigma"
 
 
-@dataclass
-class ArrheniusFit:
+@dataclass(repr=False)
+class ArrheniusFit(Displayable):
     """Ea (eV) and prefactor with errors; ``ln_prefactor`` and its covariance with Ea."""
 
     convention: str
@@ -93,6 +96,34 @@ class ArrheniusFit:
             "n_points": int(self.T_K.size),
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Summary:
+        law = {
+            "sigma_T": "σT = A exp(−Ea/k_B T)",
+            "sigma": "σ = σ₀ exp(−Ea/k_B T)",
+            "tau": "τ = τ₀ exp(Ea/k_B T)",
+            "D": "D = D₀ exp(−Ea/k_B T)",
+        }[self.convention]
+        facts = [
+            f"{self.T_K.size} points, {self.T_K.min():.1f}–{self.T_K.max():.1f} K",
+            f"R² = {self.r2:.5f}",
+            f"χ²_red = {self.chi2_reduced:.3g}",
+        ]
+        params = [
+            Param("Ea", self.Ea_eV, self.Ea_eV_err, "eV"),
+            Param("ln prefactor", self.ln_prefactor, self.ln_prefactor_err, ratio=False),
+        ]
+        return Summary("ArrheniusFit", law, facts, params, warnings=list(self.warnings))
+
+    def plot(self, ax: Any = None, label: str = "data") -> Any:
+        """The values (log axis) against 1000/T and the fitted law; returns the axes."""
+        from iondyn.display import plots as dp
+
+        ylabel = {"sigma_T": "σ (S/cm)", "sigma": "σ (S/cm)", "tau": "τ (s)", "D": "D (cm²/s)"}[
+            self.convention
+        ]
+        points = [(label, self.T_K, self.values, self.errors, self)]
+        return dp.arrhenius(dp.axes(ax), points, ylabel=ylabel)
 
     def to_dataframe(self) -> pd.DataFrame:
         fit, _ = self.predict(self.T_K)

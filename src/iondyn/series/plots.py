@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+# Figures are drawn on matplotlib.figure.Figure objects: importing this module never
+# selects a backend (a notebook keeps its own), and saving needs none.
 import numpy as np
+from matplotlib.figure import Figure
 
+from iondyn.display import arrhenius_legend
 from iondyn.errors import InputError
 
 __all__ = ["plot_arrhenius", "save_arrhenius_plot"]
@@ -29,10 +29,8 @@ def plot_arrhenius(ax, result: Any):
         t = np.array([p["T_K"] for p in proc.points])
         s = np.array([p["sigma_S_per_cm"] for p in proc.points])
         e = np.array([p["sigma_S_per_cm_err"] or 0.0 for p in proc.points])
-        label = proc.label
         a = proc.arrhenius
-        if a is not None:
-            label += f": Ea = {a.Ea_eV:.4f} ± {a.Ea_eV_err:.2g} eV"
+        label = arrhenius_legend(proc.label, *((a.Ea_eV, a.Ea_eV_err) if a else (None, None)))
         ax.errorbar(
             1000.0 / t,
             s,
@@ -66,7 +64,8 @@ def _inv(x):
 def save_arrhenius_plot(result: Any, out: str | Path) -> Path:
     """Write the Arrhenius plot of ``result`` to ``out`` (PNG)."""
     out = Path(out)
-    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    fig = Figure(figsize=(6.5, 4.8))
+    ax = fig.subplots()
     try:
         plot_arrhenius(ax, result)
         fig.suptitle("Arrhenius plot, σT = A exp(−Ea/kT)", fontsize=9)
@@ -75,5 +74,5 @@ def save_arrhenius_plot(result: Any, out: str | Path) -> Path:
     except OSError as exc:
         raise InputError(f"cannot write the plot ({exc.strerror or exc})", path=out) from None
     finally:
-        plt.close(fig)
+        fig.clear()
     return out

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from iondyn.data import ImpedanceSpectrum
+from iondyn.display import Displayable, Param, Summary, format_value
 from iondyn.eis.autofit import AutoFitResult, AutoFitter
 from iondyn.errors import DataError, FitError, InputError, IondynError
 from iondyn.series.arrhenius import ArrheniusFit, fit_arrhenius
@@ -106,8 +107,8 @@ class TrackedProcess:
         }
 
 
-@dataclass
-class TemperatureSeriesResult:
+@dataclass(repr=False)
+class TemperatureSeriesResult(Displayable):
     """Per-spectrum fits (in temperature order), tracked processes and warnings."""
 
     fits: list[SeriesPoint]
@@ -137,6 +138,59 @@ class TemperatureSeriesResult:
             "fits": [f.to_dict() for f in self.fits],
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Summary:
+        temps = sorted({f.T_K for f in self.fits})
+        facts = [
+            f"{len(self.fits)} spectra, {temps[0]:.1f}–{temps[-1]:.1f} K"
+            if temps
+            else "no spectra",
+            f"circuit {self.circuit}" if self.circuit else f"model {self.model}",
+            f"L = {self.thickness_cm:g} cm, A = {self.area_cm2:g} cm²",
+        ]
+        params = []
+        for p in self.processes:
+            a = p.arrhenius
+            if a is not None:
+                params.append(Param(f"Ea {p.label}", a.Ea_eV, a.Ea_eV_err, "eV"))
+                for temp, (v, e) in p.sigma_at.items():
+                    params.append(Param(f"σ {p.label} at {temp:g} K", v, e, "S/cm"))
+        rows = [
+            [
+                p.label,
+                str(len({pt["T_K"] for pt in p.points})),
+                "–"
+                if p.arrhenius is None
+                else format_value(p.arrhenius.Ea_eV, p.arrhenius.Ea_eV_err, "eV"),
+                "–" if p.arrhenius is None else f"{p.arrhenius.r2:.5f}",
+            ]
+            for p in self.processes
+        ]
+        return Summary(
+            "TemperatureSeriesResult",
+            "temperature series (σT = A exp(−Ea/k_B T))",
+            facts,
+            params,
+            tables=[("processes", ["process", "temperatures", "Ea", "R²"], rows)],
+            warnings=list(self.warnings),
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """The Arrhenius plot: σ of every tracked process against 1000/T with its fitted law
+        (the picture of ``iondyn eis series --plot`` and of the report); returns the axes."""
+        from iondyn.display import plots as dp
+
+        procs = [
+            (
+                p.label,
+                [pt["T_K"] for pt in p.points],
+                [pt["sigma_S_per_cm"] for pt in p.points],
+                [pt["sigma_S_per_cm_err"] or 0.0 for pt in p.points],
+                p.arrhenius,
+            )
+            for p in self.processes
+        ]
+        return dp.arrhenius(dp.axes(ax), procs)
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per (process, temperature) point, with the process's Ea."""

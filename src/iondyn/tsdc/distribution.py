@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize_scalar, nnls
 
+from iondyn.display import Displayable, Param, Summary
 from iondyn.errors import DataError, InputError
 from iondyn.tsdc.model import K_B_EV, first_order_current, peak_energy
 from iondyn.tsdc.shape import relative_width
@@ -82,7 +83,7 @@ def gaussian_from_peak(
               \frac{kT_m + \bar E}{2kT_m + \bar E}\right]^2
 
     (van Turnhout, *Thermally Stimulated Discharge of Polymer Electrets* (1975), ch. 3; for
-    the distribution of REFERENCE case T2, Ē = 0.5 eV, σ = 0.05 eV, τ0 = 1e−13 s, this gives
+    the distribution Ē = 0.5 eV, σ = 0.05 eV, τ0 = 1e−13 s at β = 5 K/min, this gives
     0.493 eV and 0.050 eV). τ0 on a log grid over the range are kept where Ē lies within
     ``ea_bounds``, W > W1 and σ_E ≤ Ē/2 (g negligible at E ≤ 0). Returns ``Ea_eV``,
     ``sigma_E_eV`` at ``tau0_ref`` (or the kept τ0 nearest to it, ``tau0_s``) and the ranges
@@ -113,8 +114,8 @@ def gaussian_from_peak(
     }
 
 
-@dataclass
-class EaDistribution:
+@dataclass(repr=False)
+class EaDistribution(Displayable):
     """g(Ea) on an energy grid (polarisation per eV, in the curve's charge unit per eV)."""
 
     energies_eV: np.ndarray
@@ -146,6 +147,29 @@ class EaDistribution:
 
     def to_dataframe(self) -> pd.DataFrame:
         return pd.DataFrame({"Ea_eV": self.energies_eV, "g": self.g})
+
+    def _summary(self) -> Summary:
+        facts = [f"τ0 = {self.tau0_s:.3g} s", f"λ = {self.lam:.3g}", f"R² = {self.r2:.5f}"]
+        params = [
+            Param("mean Ea", self.mean_eV, None, "eV"),
+            Param("std Ea", self.std_eV, None, "eV"),
+            Param("P0 total", self.total, None),
+        ]
+        return Summary("EaDistribution", "g(Ea)", facts, params, warnings=self.warnings)
+
+    def plot(self, ax: Any = None) -> Any:
+        """g(Ea) against Ea; returns the axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+
+        title = f"g(Ea), τ0 = {self.tau0_s:.3g} s: mean {self.mean_eV:.3f} eV"
+        return dp.xy(
+            dp.axes(ax),
+            self.energies_eV,
+            self.g,
+            xlabel="Ea (eV)",
+            ylabel="g (per eV)",
+            title=title,
+        )
 
 
 def _kernel(T, energies, tau0, beta, t0):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from iondyn.display import Displayable, Param, Summary, format_factor, format_value
 from iondyn.errors import InputError
 from iondyn.tsdc.model import K_B_EV
 
@@ -37,8 +38,8 @@ def straight_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, fl
     return float(a), float(b), float(se_a), float(se_b), float(r2)
 
 
-@dataclass
-class HeatingRateResult:
+@dataclass(repr=False)
+class HeatingRateResult(Displayable):
     """Heating-rate method over several curves."""
 
     Ea_eV: float
@@ -64,6 +65,31 @@ class HeatingRateResult:
 
     def to_dataframe(self) -> pd.DataFrame:
         return pd.DataFrame({"beta_K_per_s": self.beta_K_per_s, "Tm_K": self.Tm_K})
+
+    def _summary(self) -> Summary:
+        facts = [f"{self.Tm_K.size} heating rates", f"R² = {self.r2:.5f}"]
+        params = [Param("Ea", self.Ea_eV, self.Ea_eV_err, "eV")]
+        title = f"heating-rate method, τ0 = {format_factor(self.tau0_s, self.ln_tau0_err, 's')}"
+        return Summary("HeatingRateResult", title, facts, params, warnings=self.warnings)
+
+    def plot(self, ax: Any = None) -> Any:
+        """ln(Tm²/β) against 1/(k_B Tm) with the line of slope Ea; returns the axes."""
+        from iondyn.display import plots as dp
+
+        x = dp.inverse_kT(self.Tm_K)
+        y = np.log(self.Tm_K**2 / self.beta_K_per_s)
+        intercept = float(np.mean(y - self.Ea_eV * x))
+        label = f"Ea = {format_value(self.Ea_eV, self.Ea_eV_err, 'eV')}"
+        return dp.straight_line(
+            dp.axes(ax),
+            x,
+            y,
+            self.Ea_eV,
+            intercept,
+            xlabel="1/(k_B Tm) (1/eV)",
+            ylabel="ln(Tm² / β)",
+            label=label,
+        )
 
 
 def heating_rate_method(Tm: Any, beta: Any) -> HeatingRateResult:

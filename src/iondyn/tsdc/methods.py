@@ -1,11 +1,13 @@
 """Classical TSDC analyses: initial rise, Bucci–Fieschi and the heating-rate method.
 
-They need no peak model and are reported side by side with the fit (DESIGN.md §4):
+They need no peak model and are reported side by side with the fit:
 
 * **Initial rise** (Garlick & Gibson, Proc. Phys. Soc. 60, 574 (1948)): on the low-temperature
   flank the polarisation is still ≈ P0, so J ∝ exp(−Ea/kT) and ln J against 1/T has slope
   −Ea/k. Points between ``lower`` and ``frac`` of the peak current on the flank of the first
-  peak are used (REFERENCE case T1: 0.4985 eV with J < 10 % Jmax, 0.4992 eV with J < 5 %).
+  peak are used (on one first-order peak with Ea = 0.5 eV, τ0 = 1e-13 s at β = 5 K/min,
+  Tm = 170.50 K: 0.4985 eV with J < 10 % Jmax, 0.4992 eV with J < 5 % — the flank is not
+  quite the pure exponential, since P has already fallen a little).
 * **Bucci–Fieschi** (Bucci, Fieschi & Guidi, Phys. Rev. 148, 816 (1966)): the relaxation time
   at every temperature from the remaining charge, τ(T) = ∫_T^∞ J dT′ / (β J(T)); ln τ against
   1/T is a line of slope Ea/k and intercept ln τ0 for a single Debye process (curved for a
@@ -25,6 +27,7 @@ import pandas as pd
 from scipy.integrate import cumulative_simpson
 from scipy.signal import savgol_filter
 
+from iondyn.display import Displayable, Summary, views
 from iondyn.errors import DataError, FitError, InputError
 from iondyn.tsdc.heating_rate import straight_line as _line
 from iondyn.tsdc.model import K_B_EV
@@ -90,8 +93,8 @@ def _first_peak(s: np.ndarray, rel: float = 0.2) -> int:
     return int(idx[0]) if idx.size else int(np.argmax(s))
 
 
-@dataclass
-class InitialRiseResult:
+@dataclass(repr=False)
+class InitialRiseResult(Displayable):
     """Initial-rise activation energy and the flank it came from."""
 
     Ea_eV: float
@@ -117,6 +120,14 @@ class InitialRiseResult:
 
     def to_dataframe(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()])
+
+    def _summary(self) -> Summary:
+        return views.initial_rise_summary(self)
+
+    def plot(self, T: Any, J: Any, ax: Any = None) -> Any:
+        """ln J against 1/(k_B T) over the flank used, with the fitted line of slope −Ea; the
+        result keeps no curve, so the curve's ``T`` and ``J`` are given. Returns the axes."""
+        return views.initial_rise_plot(self, T, J, ax)
 
 
 def initial_rise(
@@ -189,8 +200,8 @@ def initial_rise(
     )
 
 
-@dataclass
-class BucciFieschiResult:
+@dataclass(repr=False)
+class BucciFieschiResult(Displayable):
     """Bucci–Fieschi analysis: Ea, τ0 and the linear range of ln τ(1/T)."""
 
     Ea_eV: float
@@ -225,6 +236,13 @@ class BucciFieschiResult:
 
     def to_dataframe(self) -> pd.DataFrame:
         return pd.DataFrame({"temperature_K": self.temperature_K, "tau_s": self.tau_s})
+
+    def _summary(self) -> Summary:
+        return views.bucci_fieschi_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """ln τ against 1000/T with the straight line of the linear range; returns the axes."""
+        return views.bucci_fieschi_plot(self, ax)
 
 
 def _best_linear_window(

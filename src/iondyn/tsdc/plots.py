@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Figures are drawn on matplotlib.figure.Figure objects: importing this module never
+# selects a backend (a notebook keeps its own), and saving needs none.
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from iondyn.tsdc.model import K_B_EV
 from iondyn.tsdc.result import TSDCFit
@@ -28,7 +28,7 @@ def plot_tsdc_fit(fit: TSDCFit, fig=None):
     if s is None:
         raise ValueError("the fit carries no curves to plot")
     if fig is None:
-        fig = plt.figure(figsize=(12.0, 5.5))
+        fig = Figure(figsize=(12.0, 5.5))
     gs = fig.add_gridspec(2, 2, height_ratios=(3, 1), width_ratios=(1.5, 1), hspace=0.05)
     ax = fig.add_subplot(gs[0, 0])
     axr = fig.add_subplot(gs[1, 0], sharex=ax)
@@ -36,7 +36,7 @@ def plot_tsdc_fit(fit: TSDCFit, fig=None):
     T, y, bg = s.x, s.y, s.background_curve
     sign = "−" if fit.sign < 0 else ""
     ax.plot(T, y, ".", ms=3, color="0.35", label=f"data{' (sign flipped)' if sign else ''}")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for j, (comp, p) in enumerate(zip(s.components, fit.peaks)):
         c = colors[j % len(colors)]
         ax.fill_between(T, bg, bg + comp, color=c, alpha=0.3, lw=0)
@@ -70,7 +70,7 @@ def plot_tsdc_fit(fit: TSDCFit, fig=None):
         fontsize=9,
     )
     ax.legend(fontsize=7, loc="best")
-    plt.setp(ax.get_xticklabels(), visible=False)
+    ax.tick_params(labelbottom=False)
     axr.axhline(0, color="0.5", lw=0.8)
     axr.plot(T, y - s.model, ".", ms=2, color="C3")
     axr.set_xlabel("temperature (K)")
@@ -96,6 +96,6 @@ def save_tsdc_plots(fits: list[TSDCFit], out: str | Path) -> list[Path]:
         path = out if len(fits) == 1 else out.with_name(f"{out.stem}_{n + 1}{out.suffix or '.png'}")
         fig = plot_tsdc_fit(fit)
         fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        fig.clear()
         paths.append(path)
     return paths

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iondyn.display import (
+    Displayable,
+    Summary,
+    collection_summary,
+    format_factor,
+    format_value,
+    is_undetermined,
+)
+from iondyn.errors import InputError
 from iondyn.saem.result import SpectrumFit
 from iondyn.serialize import to_jsonable
 from iondyn.tsdc.model import K_B_EV, general_order_ln_beta_tau0, ln_beta_tau0_from_peak
@@ -116,8 +126,8 @@ def derive_peaks(
     return rows
 
 
-@dataclass
-class TSDCFit:
+@dataclass(repr=False)
+class TSDCFit(Displayable):
     """The analysis of one TSDC curve: decomposition, physical parameters, classical methods.
 
     ``peaks`` holds one dict per relaxation (``Ea_eV``, ``tau0_s``, ``Tm_K``, ``P0`` with
@@ -186,6 +196,78 @@ class TSDCFit:
             }
         return to_jsonable(d)
 
+    def _title(self) -> str:
+        name = Path(self.source).name if self.source else "TSDC curve"
+        kinetics = "distributed-Ea" if self.kinetics == "gaussian" else f"{self.kinetics}-order"
+        return f"{name}: {self.n_peaks} × {kinetics} relaxation(s)"
+
+    def _summary(self) -> Summary:
+        extra = [k for k in ("sigma_E_eV", "order") if any(k in p for p in self.peaks)]
+        header = ["peak", "Tm (K)", "Ea (eV)", "τ0 (s)", f"P0 ({self.charge_unit})"]
+        header += (
+            {"sigma_E_eV": ["σ_E (eV)"], "order": ["order b"]}.get(extra[0], []) if extra else []
+        )
+        header += ["Ea initial rise (eV)", "Ea Bucci–Fieschi (eV)"]
+        rows = []
+        for p in self.peaks:
+            methods = p.get("methods") or {}
+            fixed = p.get("tau0_status") == "fixed"
+            ea_known = not is_undetermined(p["Ea_eV"], p["Ea_eV_err"])
+            tau0 = (
+                f"{p['tau0_s']:.3g} (fixed)"
+                if fixed
+                else format_factor(p["tau0_s"], p["ln_tau0_err"], determined=ea_known)
+            )
+            row = [
+                str(p["id"]),
+                format_value(p["Tm_K"], p["Tm_K_err"], ratio=False),
+                format_value(p["Ea_eV"], p["Ea_eV_err"]),
+                tau0,
+                format_value(p["P0"], p["P0_err"]),
+            ]
+            for k in extra[:1]:
+                row.append(format_value(p.get(k), p.get(f"{k}_err")))
+            for name in ("initial_rise", "bucci_fieschi"):
+                m = methods.get(name) or {}
+                row.append(format_value(m.get("Ea_eV"), m.get("Ea_eV_err")))
+            rows.append(row)
+        q = self.quality
+        facts = [f"β = {self.beta_K_per_s:.4g} K/s"]
+        if q.get("r2") is not None:
+            facts.append(f"R² = {q['r2']:.4f}")
+        facts.append(f"background {self.background.get('kind', '?')}")
+        return Summary(
+            "TSDCFit",
+            self._title(),
+            facts,
+            tables=[("relaxations", header, rows)],
+            misfit=q.get("misfit"),
+            warnings=list(self.warnings),
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """The curve, every relaxation on top of the background, and the model; returns the
+        axes (a new figure when ``ax`` is None)."""
+        from iondyn.display import plots as dp
+
+        s = self.saem
+        if s is None or s.x is None:
+            raise InputError("this fit keeps no curves to plot")
+        labels = [f"{p['id']}: Tm {p['Tm_K']:.1f} K, Ea {p['Ea_eV']:.3g} eV" for p in self.peaks]
+        flipped = " (sign flipped)" if self.sign < 0 else ""
+        return dp.decomposition(
+            dp.axes(ax),
+            s.x,
+            s.y,
+            s.model,
+            s.background_curve,
+            list(s.components),
+            labels,
+            xlabel="temperature (K)",
+            ylabel=f"current ({self.current_unit}){flipped}",
+            title=self._title(),
+        )
+
     def to_dataframe(self) -> pd.DataFrame:
         """One row per peak (method results flattened as ``initial_rise_Ea_eV`` etc.)."""
         rows = []
@@ -193,14 +275,14 @@ class TSDCFit:
             row = {"source": self.source, "index": self.index}
             row.update({k: v for k, v in p.items() if k != "methods"})
             for name, m in (p.get("methods") or {}).items():
-                if m:
+                if isinstance(m, dict):  # a failed method leaves None and "<name>_error": str
                     row[f"{name}_Ea_eV"] = m.get("Ea_eV")
             rows.append(row)
         return pd.DataFrame(rows)
 
 
-@dataclass
-class TSDCResult:
+@dataclass(repr=False)
+class TSDCResult(Displayable):
     """Fits of several curves, in input order."""
 
     fits: list[TSDCFit]
@@ -224,6 +306,25 @@ class TSDCResult:
     def to_dataframe(self) -> pd.DataFrame:
         frames = [f.to_dataframe() for f in self.fits]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _summary(self) -> Summary:
+        return collection_summary("TSDCResult", self.fits, "curves")
+
+    def plot(self, ax: Any = None, index: int | None = None) -> Any:
+        """One fit (``index``; the only one by default) as :meth:`TSDCFit.plot`, or with several
+        curves the data and model of each on the same axes. Returns the axes."""
+        from iondyn.display import plots as dp
+
+        if index is not None or len(self.fits) == 1:
+            return self.fits[index or 0].plot(ax)
+        ax = dp.axes(ax)
+        for k, f in enumerate(self.fits):
+            if f.saem is not None and f.saem.x is not None:
+                ax.plot(f.saem.x, f.saem.y, ".", ms=2, color=f"C{k % 10}")
+                ax.plot(f.saem.x, f.saem.model, color=f"C{k % 10}", lw=1, label=f._title())
+        ax.set_xlabel("temperature (K)")
+        ax.legend(fontsize=6)
+        return ax
 
     def array(self, name: str) -> np.ndarray:
         """A per-peak quantity as an (n_curves, K_max) array (NaN where a curve has fewer)."""

@@ -7,7 +7,8 @@ statistical tests.
 
 Noise model ("1 % noise"): independent Gaussian noise of standard deviation
 ``noise × max|J|`` at every point (an electrometer's constant noise floor), not clipped at
-zero unless ``clip=True`` (EMPeaks' convention, REFERENCE.md case T3).
+zero unless ``clip=True`` (the convention of EMPeaks' TSDC examples, github.com/yasunobu-ando/
+EMPeaks).
 """
 
 from __future__ import annotations
