@@ -41,6 +41,8 @@ SUBPACKAGES = (
     "eis",
     "examples",
     "io",
+    "maps",
+    "md",
     "misfit",
     "peaks",
     "physics",

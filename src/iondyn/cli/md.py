@@ -24,7 +24,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from iondyn.cli.common import CommandError, emit_json, format_table, positive_float, positive_int
+from iondyn.cli.common import (
+    CommandError,
+    emit_json,
+    format_table,
+    positive_float,
+    positive_int,
+    value_with_error,
+)
 
 
 def _common(p: argparse.ArgumentParser, many: bool = False) -> None:
@@ -153,10 +160,19 @@ def run_diffusion(args: argparse.Namespace) -> int:
     rows = []
     for f, r in zip(args.files, results):
         s, s_err = r.sigma("tracer")
-        h, _ = r.haven_ratio
-        rows.append([Path(f).name, r.temperature_K, r.D_cm2_per_s, r.D_cm2_per_s_err,
-                     r.D_sigma_cm2_per_s, h, s, s_err])  # fmt: skip
-    header = ["file", "T (K)", "D* (cm²/s)", "±", "D_σ (cm²/s)", "H_R", "σ_NE (S/cm)", "±"]
+        h, h_err = r.haven_ratio
+        d_sigma_err = None if r.collective is None else r.collective.D_cm2_per_s_err
+        rows.append(
+            [
+                Path(f).name,
+                "-" if r.temperature_K is None else f"{r.temperature_K:g}",
+                value_with_error(r.D_cm2_per_s, r.D_cm2_per_s_err),
+                value_with_error(r.D_sigma_cm2_per_s, d_sigma_err),
+                value_with_error(h, h_err),
+                value_with_error(s, s_err),
+            ]
+        )
+    header = ["file", "T (K)", "D* (cm²/s)", "D_σ (cm²/s)", "H_R", "σ_NE (S/cm)"]
     print(format_table(rows, header))
     for r in results:
         for w in r.warnings:
@@ -247,13 +263,17 @@ def run_regional(args: argparse.Namespace) -> int:
         emit_json(doc)
         return 0
     df = result.to_dataframe()
-    cols = ["center_A", "D_parallel_cm2_per_s", "D_parallel_cm2_per_s_err", "occupancy",
-            "free_energy_eV", "survival"]  # fmt: skip
-    print(
-        format_table(
-            df[cols].values.tolist(), ["z (Å)", "D_∥ (cm²/s)", "±", "ions", "F (eV)", "stay"]
-        )
-    )
+    rows = [
+        [
+            f"{r.center_A:.4g}",
+            value_with_error(r.D_parallel_cm2_per_s, r.D_parallel_cm2_per_s_err),
+            f"{r.occupancy:.4g}",
+            f"{r.free_energy_eV:.4g}",
+            f"{r.survival:.3g}",
+        ]
+        for r in df.itertuples()
+    ]
+    print(format_table(rows, ["z (Å)", "D_∥ (cm²/s)", "ions", "F (eV)", "stay"]))
     for w in result.warnings:
         print(f"  warning: {w}")
     return 0

@@ -300,7 +300,7 @@ def _frame_interval(source, steps, frame_interval_fs, timestep_fs, where) -> flo
     if source.frame_interval_fs is not None:
         return float(source.frame_interval_fs)
     raise InputError(
-        "the time between frames is unknown: give frame_interval_fs (or timestep_fs for a "
-        "file with step numbers)",
+        "the time between frames is unknown: give frame_interval_fs (--frame-interval-fs), or "
+        "timestep_fs (--timestep-fs) for a file with step numbers",
         where,
     )
