@@ -62,10 +62,13 @@ def test_subpackages_export_what_their_docs_show(package):
         (example_path("tsdc/OHA_1.csv"), "tsdc", "TSDCCurve", 1),
         (example_path("xps/GFET0126_25V_C1s.txt"), "peaks", "Spectrum", 1),
         (DATA / "xps" / "0-150W.vms", "peaks", "Spectrum", 5),
+        (DATA / "maps" / "SI_data.npz", "map", "SpectrumMap", 1),
+        (DATA / "md" / "kinisi_example_XDATCAR.gz", "md", "Trajectory", 1),
     ],
 )
 def test_read_any_kind_gives_one_shape(path, kind, cls, n):
-    data = iondyn.read(path)
+    options = {"species": "Li", "frame_interval_fs": 100.0} if kind == "md" else {}
+    data = iondyn.read(path, **options)
     assert isinstance(data, list) and isinstance(data, iondyn.DataList)
     assert data.kind == kind and data.source == str(path) and len(data) == n
     assert all(type(item).__name__ == cls for item in data)
@@ -93,6 +96,16 @@ def test_read_passes_options_and_refuses_what_it_cannot_settle(tmp_path):
         iondyn.read(both, kind="nonsense")
     with pytest.raises(FileFormatError, match="not recognised"):
         iondyn.read(ROOT / "README.md")
+    xdatcar = DATA / "md" / "kinisi_example_XDATCAR.gz"
+    with pytest.raises(InputError, match=r"needs species= .*holds Li, Cl, S, P"):
+        iondyn.read(xdatcar)
+    with pytest.raises(InputError, match="no option beta"):
+        iondyn.read(xdatcar, species="Li", beta=1.0)
+    traj = iondyn.read(xdatcar, species="Li", frame_interval_fs=100.0, temperature_K=600.0)[0]
+    assert (traj.n_frames, traj.n_ions, traj.temperature_K) == (140, 192, 600.0)
+    image = iondyn.read(DATA / "maps" / "SI_data.npz")[0]
+    total = image.to_dataframe()["total"].sum()
+    assert total == pytest.approx(np.load(DATA / "maps" / "SI_data.npz")["X"].sum())
 
 
 # ------------------------------------------------------------------------------- results

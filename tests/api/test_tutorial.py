@@ -27,10 +27,12 @@ def test_the_tutorial_runs_and_shows_tables_and_pictures():
     results = [h for h in html if h.startswith('<div class="iondyn-result">')]
     for kind in ("DataList", "AutoFitResult", "KKResult", "TemperatureSeriesResult"):
         assert any(f"<strong>{kind}</strong>" in h for h in results), kind
-    for kind in ("TSDCFit", "SpectrumFit", "SCLResult"):
+    for kind in ("TSDCFit", "SpectrumFit", "SCLResult", "SpectrumMap", "DecompositionResult"):
+        assert any(f"<strong>{kind}</strong>" in h for h in results), kind
+    for kind in ("DiffusionResult",):
         assert any(f"<strong>{kind}</strong>" in h for h in results), kind
     assert any("residuals: MISFIT" in h for h in results)  # the misfit verdict is shown
     assert any("undetermined" in h for h in results)
-    assert len(pictures) >= 8  # plots appear inline: no backend was switched under the user
+    assert len(pictures) >= 11  # plots appear inline: no backend was switched under the user
     text = "\n".join(o.get("text", "") for o in outputs)
     assert "Traceback" not in text

@@ -198,7 +198,7 @@ def test_drt_text_lists_the_arc_of_overlapping_peaks(capsys):
     path = DATA / "PEIS_LPSCl_IonBlocking_-25C.txt"
     assert main(["eis", "drt", str(path), "--series-capacitance"]) == 0
     out = capsys.readouterr().out
-    assert "overlapping peaks form one arc" in out and "τ_arc / s" in out
+    assert "overlapping peaks form one arc" in out and "τ_arc (s)" in out
     code, doc = run_json(capsys, ["eis", "drt", str(path), "--series-capacitance", "--json"])
     (res,) = doc["results"]
     assert res["settings"]["penalty_scale"] == "local"

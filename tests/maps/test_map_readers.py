@@ -36,6 +36,26 @@ def test_npy_is_memory_mapped_with_a_given_axis(tmp_path):
     assert m2.axis_name == "channel" and "channel index" in m2.metadata["axis"]
 
 
+def test_memory_mapped_maps_are_read_from_the_file_not_copied(tmp_path):
+    """Blocks and the Dask view read the file chunk by chunk: a value changed on disk after
+    the map was opened shows in both (a whole copy in memory, which ``dask.array.from_array``
+    makes of any array with a ``copy`` method, would not see it)."""
+    data = np.ones((8, 4, 16), dtype=np.float32)
+    np.save(tmp_path / "m.npy", data)
+    m = read_map(tmp_path / "m.npy", axis=np.arange(16.0))
+    view = m.to_dask(8)
+    first = [b.copy() for _, b in m.blocks(8)]
+    assert len(first) == 4 and float(view.sum().compute()) == data.size
+    disk = np.load(tmp_path / "m.npy", mmap_mode="r+")
+    disk[7, 3, 15] = 5.0
+    disk.flush()
+    del disk
+    last = list(m.blocks(8))[-1][1]
+    assert last[-1, -1] == 5.0 and first[-1][-1, -1] == 1.0
+    assert float(view.sum().compute()) == data.size + 4.0
+    assert float(view[7, 3, 15].compute()) == 5.0
+
+
 def test_npz_uncompressed_is_memory_mapped_compressed_read_whole(tmp_path):
     data = np.random.default_rng(0).poisson(5, (3, 4, 8)).astype(float)
     ev = np.linspace(1, 8, 8)

@@ -66,7 +66,7 @@ def test_text_output_names_the_block_and_units(capsys):
     assert main(["peaks", "fit", VMS, "--block", "O 1s", "--n-peaks", "2"]) == 0
     out = capsys.readouterr().out
     assert f"{VMS} [spectrum 2] O 1s" in out
-    assert "x: binding energy / eV, y: intensity" in out
+    assert "x: binding energy (eV), y: intensity" in out
     assert "center (eV)" in out and "fwhm (eV)" in out
 
 
@@ -116,7 +116,7 @@ def test_two_column_units_reach_json_table_and_figure(capsys, tmp_path):
     fig = plot_peak_fit(fit)
     try:
         ax, axr = fig.axes
-        assert axr.get_xlabel() == "binding energy / eV"
+        assert axr.get_xlabel() == "binding energy (eV)"
         assert ax.get_ylabel() == "intensity" and axr.get_ylabel() == "residual"
         assert ax.xaxis_inverted()  # binding energy decreases to the right
     finally:
@@ -150,8 +150,8 @@ def test_units_with_a_y_unit_in_the_table_and_plot(tmp_path, capsys):
     fig = plot_peak_fit(fit)
     try:
         ax, axr = fig.axes
-        assert ax.get_ylabel() == "intensity / counts"
-        assert axr.get_ylabel() == "residual / counts"
+        assert ax.get_ylabel() == "intensity (counts)"
+        assert axr.get_ylabel() == "residual (counts)"
     finally:
         plt.close(fig)
 
@@ -208,9 +208,9 @@ def test_pipeline_stores_units_and_the_report_uses_them(tmp_path):
         reversed_x = layout["xaxis"].get("autorange") == "reversed"
         assert reversed_x == (name != "GFET0126_25V_C1s.txt")
     assert titles == {
-        "0-150W.vms": ("binding energy / eV", "intensity"),
+        "0-150W.vms": ("binding energy (eV)", "intensity"),
         "GFET0126_25V_C1s.txt": ("x", "intensity"),
-        "PET_C1s.csv": ("binding energy / eV", "intensity"),
+        "PET_C1s.csv": ("binding energy (eV)", "intensity"),
     }
     (spectrum,) = json.loads(rows[0][3])["spectra"]
     assert spectrum["label"] == "C 1s" and spectrum["x_unit"] == "eV"

@@ -133,7 +133,7 @@ def test_cli_three_files_temperatures_in_celsius_text(series_dir, capsys):
     code = main(args)
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "bulk" in out and "grain boundary" in out and "Ea / eV" in out
+    assert "bulk" in out and "grain boundary" in out and "Ea (eV)" in out
     assert "250.00" in out and "400.00" in out  # the temperatures, converted to K
 
 

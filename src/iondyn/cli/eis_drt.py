@@ -174,7 +174,7 @@ def _print_result(r: Any) -> None:
             )
         )
     if rows:
-        header = ["peak", "τ / s", "f / Hz", "R / Ω", "C / F", "% R_pol", "ΔJ/σ²", "note"]
+        header = ["peak", "τ (s)", "f (Hz)", "R (Ω)", "C (F)", "% R_pol", "ΔJ/σ²", "note"]
         print("  " + format_table(rows, header).replace("\n", "\n  "))
     else:
         print("  no peaks")
@@ -191,7 +191,7 @@ def _print_result(r: Any) -> None:
             for a in joined
         ]
         print("  overlapping peaks form one arc (compare these with circuit arcs):")
-        header = ["peaks", "τ_arc / s", "f / Hz", "R / Ω", "C / F"]
+        header = ["peaks", "τ_arc (s)", "f (Hz)", "R (Ω)", "C (F)"]
         print("  " + format_table(rows, header).replace("\n", "\n  "))
     for w in r.warnings:
         print(f"  warning: {w}")

@@ -359,7 +359,7 @@ def _print_auto(r: Any) -> None:
                     p.get("eps_r"),
                 ]
             )
-        header = ["process", "element", "R / Ω", "C / F", "f_peak / Hz", "σ / (S/cm)", "ε_r"]
+        header = ["process", "element", "R (Ω)", "C (F)", "f_peak (Hz)", "σ (S/cm)", "ε_r"]
         print("  " + format_table(rows, header).replace("\n", "\n  "))
         if any("note" in p for p in r.processes):
             print(f"  note: {r.processes[0]['note']}")

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             for warning in s.metadata.get("warnings", []):
                 print(f"iondyn: warning: {s.source}[{s.index}]: {warning}", file=sys.stderr)
         if rows:
-            header = ["source", "index", "format", "points", "frequency", "Z'", "T / K"]
+            header = ["source", "index", "format", "points", "frequency", "Z'", "T (K)"]
             print(format_table(rows, header))
         for p in plots:
             print(f"plot written to {p}")

@@ -223,7 +223,7 @@ def _print(result: Any) -> None:
         [f"{f.T_K:.2f}", f.source, f.auto.circuit, f.start, f.auto.fit.chi2_reduced]
         for f in result.fits
     ]
-    print(format_table(rows, ["T / K", "file", "circuit", "start", "χ²_red"]))
+    print(format_table(rows, ["T (K)", "file", "circuit", "start", "χ²_red"]))
     print()
     if result.circuit_table:
         rows = [
@@ -257,7 +257,7 @@ def _print(result: Any) -> None:
                 at or "-",
             ]
         )
-    header = ["process", "temperatures", "Ea / eV", "A / (S K/cm)", "σ / (S/cm)"]
+    header = ["process", "temperatures", "Ea (eV)", "A (S K/cm)", "σ (S/cm)"]
     print(format_table(rows, header))
     for w in result.warnings:
         print(f"warning: {w}")

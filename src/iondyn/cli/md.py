@@ -209,12 +209,10 @@ def _arrhenius(results: list[Any], files: list[str]) -> list[dict[str, Any]]:
 
 
 def _plot(results: list[Any], files: list[str], out: str) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for f, r in zip(files, results):
         line = ax.plot(r.times_ps, r.msd, label=f"{Path(f).name} tracer")[0]
         ax.plot(r.times_ps, r.msd_collective, ls=":", color=line.get_color())
@@ -225,7 +223,6 @@ def _plot(results: list[Any], files: list[str], out: str) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
-    plt.close(fig)
 
 
 def _regions(text: str | None) -> list[tuple[str, float, float]]:

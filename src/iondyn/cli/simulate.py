@@ -203,7 +203,7 @@ def run_scl(args: argparse.Namespace) -> int:
                 clean_zero(itf["charge_C_per_m2"], q_scale),
             ]
         )
-    table = format_table(rows, ["interface", "x / m", "φ / V", "potential drops", "Q / C m⁻²"])
+    table = format_table(rows, ["interface", "x (m)", "φ (V)", "potential drops", "Q (C/m²)"])
     print("  " + table.replace("\n", "\n  "))
     print(f"  differential capacitance: {result.capacitance_F_per_m2:.5g} F/m²")
     if result.layer_resistance_ohm_m2 is not None:
@@ -271,7 +271,7 @@ def run_impedance(args: argparse.Namespace) -> int:
     )
     idx = np.unique(np.linspace(0, n - 1, min(n, 13)).round().astype(int))
     rows = [[result.frequency_Hz[i], z_area[i].real, z_area[i].imag] for i in idx]
-    print("  " + format_table(rows, ["f / Hz", "Z' / Ω", "Z'' / Ω"]).replace("\n", "\n  "))
+    print("  " + format_table(rows, ["f (Hz)", "Z' (Ω)", "Z'' (Ω)"]).replace("\n", "\n  "))
     if args.out:
         print(f"spectrum written to {args.out}")
     if plot:
@@ -303,7 +303,7 @@ def run_iv(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.config}: steady-state I–V at T = {result.temperature_K:g} K")
     rows = list(zip(result.voltage_V, result.current_A_per_m2))
-    print("  " + format_table(rows, ["V / V", "j / A m⁻²"]).replace("\n", "\n  "))
+    print("  " + format_table(rows, ["V (V)", "j (A/m²)"]).replace("\n", "\n  "))
     for w in result.warnings:
         print(f"  warning: {w}")
     if plot:

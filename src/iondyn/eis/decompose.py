@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from iondyn.data import ImpedanceSpectrum, Spectrum
+from iondyn.display.summary import Displayable
 from iondyn.eis.loss import CPETail, ZarcLoss
 from iondyn.errors import DataError, InputError, IondynError
 from iondyn.saem import SAEM
@@ -23,8 +24,8 @@ from iondyn.saem.result import SpectrumFit
 __all__ = ["LossDecomposition", "decompose_loss", "decompose_losses"]
 
 
-@dataclass
-class LossDecomposition:
+@dataclass(repr=False)
+class LossDecomposition(Displayable):
     """Arcs (R, τ, n with errors, in order of decreasing frequency), the electrode tail, the
     BIC table over the candidates and the underlying :class:`SpectrumFit`."""
 
@@ -53,6 +54,22 @@ class LossDecomposition:
             "dropped_inductive_points": self.dropped_inductive,
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import loss_summary
+
+        return loss_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The loss spectrum −Z″ against ln ω with every arc (:meth:`SpectrumFit.plot`).
+        Returns the axes."""
+        return self.fit.plot(ax)
+
+    def to_dataframe(self) -> Any:
+        """One row per arc: R, τ, n with their errors and the peak frequency."""
+        import pandas as pd
+
+        return pd.DataFrame(self.arcs)
 
 
 def _loss_spectrum(spectrum: ImpedanceSpectrum) -> tuple[Spectrum, int]:

@@ -64,8 +64,8 @@ def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
     ax.set_xlim(tau[0], tau[-1])
     if not floor:
         ax.set_ylim(bottom=0)
-    ax.set_xlabel("τ / s")
-    ax.set_ylabel("γ / Ω")
+    ax.set_xlabel("τ (s)")
+    ax.set_ylabel("γ (Ω)")
     series = []
     if result.R_inf_ohm is not None:
         series.append(f"R∞ = {result.R_inf_ohm:.4g} Ω")
@@ -84,8 +84,8 @@ def plot_drt(result: DRTResult, fig: Figure | None = None) -> Figure:
     axr.plot(f, 100 * result.residual_real, "o", ms=3, label="Δ re")
     axr.plot(f, 100 * result.residual_imag, "s", ms=3, label="Δ im")
     axr.set_xscale("log")
-    axr.set_xlabel("f / Hz")
-    axr.set_ylabel("residual / % of |Z|")
+    axr.set_xlabel("f (Hz)")
+    axr.set_ylabel("residual (% of |Z|)")
     axr.legend(fontsize=7, loc="best")
     return fig
 
@@ -116,8 +116,8 @@ def plot_kk_residuals(result: KKResult, fig: Figure | None = None) -> Figure:
             label="outlier" if k == 0 else None,
         )
     ax.set_xscale("log")
-    ax.set_xlabel("f / Hz")
-    ax.set_ylabel("residual / % of |Z|")
+    ax.set_xlabel("f (Hz)")
+    ax.set_ylabel("residual (% of |Z|)")
     verdict = "valid" if result.valid else "INVALID"
     failed = [c.name for c in result.checks if not c.passed]
     ax.set_title(

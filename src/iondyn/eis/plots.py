@@ -79,8 +79,8 @@ def plot_nyquist(ax, data: Any = None, fit: Any = None, *, label: str = "data", 
         _, zf = _model_curve(fit, fit.frequency)
         ax.plot(zf.real, -zf.imag, label=f"fit {fit.circuit}", **_FIT_STYLE)
     ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel("Z′ / Ω")
-    ax.set_ylabel("−Z″ / Ω")
+    ax.set_xlabel("Z′ (Ω)")
+    ax.set_ylabel("−Z″ (Ω)")
     ax.axhline(0, color="0.7", lw=0.6)
     ax.legend(fontsize=7, loc="best")
     return ax
@@ -99,9 +99,9 @@ def plot_bode(ax_modulus, ax_phase, data: Any = None, fit: Any = None, *, label:
             style, lab = _DATA_STYLE, label
         ax_modulus.loglog(f, np.abs(z), label=lab, **style)
         ax_phase.semilogx(f, -np.degrees(np.angle(z)), label=lab, **style)
-    ax_modulus.set_ylabel("|Z| / Ω")
-    ax_phase.set_ylabel("−phase / °")
-    ax_phase.set_xlabel("f / Hz")
+    ax_modulus.set_ylabel("|Z| (Ω)")
+    ax_phase.set_ylabel("−phase (°)")
+    ax_phase.set_xlabel("f (Hz)")
     ax_modulus.legend(fontsize=7, loc="best")
     return ax_modulus, ax_phase
 
@@ -113,8 +113,8 @@ def plot_residuals(ax, fit: Any):
     ax.semilogx(f, r.real, "o-", ms=3, lw=0.6, color="C0", label="Δ′/|Z|")
     ax.semilogx(f, r.imag, "s-", ms=3, lw=0.6, color="C1", label="Δ″/|Z|")
     ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_xlabel("f / Hz")
-    ax.set_ylabel("residual / %")
+    ax.set_xlabel("f (Hz)")
+    ax.set_ylabel("residual (%)")
     ax.legend(fontsize=7, loc="best")
     return ax
 
@@ -130,8 +130,8 @@ def plot_drt(ax, drt: Any, gamma: Any = None, *, label: str = "γ(τ)"):
     else:
         tau, gamma = np.asarray(drt), np.asarray(gamma)
     ax.semilogx(tau, gamma, color="k", lw=1.3, label=label)
-    ax.set_xlabel("τ / s")
-    ax.set_ylabel("γ / Ω")
+    ax.set_xlabel("τ (s)")
+    ax.set_ylabel("γ (Ω)")
     ax.set_ylim(bottom=min(0.0, float(np.min(gamma))))
     return ax
 
@@ -174,7 +174,7 @@ def plot_components(ax_nyquist, ax_modulus, ax_loss, fit: Any):
         ax_loss.loglog(f, np.clip(-zf.imag, 1e-300, None), **_FIT_STYLE)
         lo = max(float(np.min(np.abs(zf))) * 1e-3, 1e-300)
         ax_loss.set_ylim(bottom=lo)
-        ax_loss.set_ylabel("−Z″ / Ω")
+        ax_loss.set_ylabel("−Z″ (Ω)")
         ax_loss.legend(fontsize=6, loc="best")
     if ax_nyquist is not None:
         ax_nyquist.legend(fontsize=6, loc="best")

@@ -13,15 +13,23 @@ with both reasons until ``kind=`` settles it. Options are passed to the kind's r
 * ``tsdc`` — :func:`iondyn.io.tsdc.read_tsdc` (``beta`` in K/s, ``temperature_unit``,
   ``current_unit``, ``heating_segment``): the curve;
 * ``peaks`` — :func:`iondyn.io.vamas.read_vamas` for VAMAS files (``energy``: every block) or
-  :func:`iondyn.io.spectra.read_spectra` (``x_unit``, ``y_unit``): every spectrum (column).
+  :func:`iondyn.io.spectra.read_spectra` (``x_unit``, ``y_unit``): every spectrum (column);
+* ``map`` — :func:`iondyn.maps.read_map` (``axis``, ``max_bytes``, ``axis_name``,
+  ``axis_unit``): the spectrum image, a :class:`~iondyn.maps.SpectrumMap` whose pixels are read
+  block by block when analysed;
+* ``md`` — :func:`iondyn.md.readers.open_trajectory` and
+  :func:`iondyn.md.trajectory.build_trajectory`: the unwrapped
+  :class:`~iondyn.md.trajectory.Trajectory` of ``species`` (required: the mobile ion, such as
+  ``"Li"``), with ``frame_interval_fs``, ``timestep_fs``, ``temperature_K``, ``coordinates``,
+  ``drift_correction``, ``max_frames``, ``format`` and ``backend``.
 
 **One shape.** :func:`read` always returns a :class:`DataList` — a ``list`` of the data
 objects of :mod:`iondyn.data`, one per spectrum or curve, that also knows its ``kind`` and
 ``source``, shows itself as a table in a notebook and plots every item on one axes. The
 per-kind readers keep their own return types, which scripts use (``read_impedance`` a list,
 ``read_tsdc`` one :class:`~iondyn.data.TSDCCurve`, ``read_spectra`` a
-:class:`~iondyn.data.SpectrumSet`); the analyses take either. Other kinds (spectrum images)
-can be added with :func:`register_reader`.
+:class:`~iondyn.data.SpectrumSet`); the analyses take either. Other kinds can be added with
+:func:`register_reader`.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ _NOUNS = {
     "impedance": ("impedance spectrum", "impedance spectra"),
     "tsdc": ("TSDC curve", "TSDC curves"),
     "peaks": ("spectrum", "spectra"),
+    "map": ("spectrum image", "spectrum images"),
+    "md": ("trajectory", "trajectories"),
 }
 
 
@@ -122,6 +132,31 @@ def _peaks(path: Path, **options: Any) -> list[Any]:
     return list(read_spectra(path, **options))
 
 
+def _map(path: Path, **options: Any) -> list[Any]:
+    from iondyn.maps.readers import read_map
+
+    return [read_map(path, **options)]
+
+
+_MD_SOURCE = ("format", "backend")
+_MD_BUILD = ("coordinates", "drift_correction", "max_frames", *_MD_SOURCE)
+
+
+def _md(path: Path, species: str | None = None, **options: Any) -> list[Any]:
+    from iondyn.md.readers import open_trajectory
+    from iondyn.md.trajectory import build_trajectory
+
+    source = open_trajectory(path, **{k: v for k, v in options.items() if k in _MD_SOURCE})
+    if not species:
+        found = ", ".join(dict.fromkeys(source.symbols))
+        raise InputError(
+            f"an MD trajectory needs species= (the mobile ion); the file holds {found}",
+            path=str(path),
+        )
+    rest = {k: v for k, v in options.items() if k not in _MD_SOURCE}
+    return [build_trajectory(source, species, **rest)]
+
+
 def _check(path: Path, what: str, options: dict[str, Any], known: tuple[str, ...]) -> None:
     unknown = sorted(set(options) - set(known))
     if unknown:
@@ -136,6 +171,8 @@ _READERS: dict[str, tuple[Callable[..., list[Any]], tuple[str, ...] | None]] = {
     "impedance": (_impedance, ("format", "temperature_from_name")),
     "tsdc": (_tsdc, ("beta", "temperature_unit", "current_unit", "heating_segment")),
     "peaks": (_peaks, None),
+    "map": (_map, ("axis", "max_bytes", "axis_name", "axis_unit")),
+    "md": (_md, ("species", "frame_interval_fs", "timestep_fs", "temperature_K", *_MD_BUILD)),
 }
 
 
@@ -165,8 +202,8 @@ def read(path: str | Path, kind: str | None = None, **options: Any) -> DataList:
         evidence = kind_evidence(p)
         if not evidence:
             raise FileFormatError(
-                "not recognised as impedance, TSDC or peak-spectrum data (kind= forces a "
-                f"reader: {', '.join(_READERS)})",
+                "not recognised as impedance, TSDC, peak-spectrum, spectrum-image or MD data "
+                f"(kind= forces a reader: {', '.join(_READERS)})",
                 str(p),
             )
         best = evidence[0]

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from iondyn.display.summary import Displayable
 from iondyn.errors import DataError
 
 __all__ = ["SpectrumMap", "pixel_validity"]
@@ -35,12 +36,26 @@ __all__ = ["SpectrumMap", "pixel_validity"]
 DEFAULT_BLOCK_PIXELS = 4096
 
 
+class _RowSource:
+    """An array-like view of a NumPy array or memory map for ``dask.array.from_array``: shape,
+    dtype and slicing, but no ``copy`` (see :meth:`SpectrumMap.to_dask`)."""
+
+    def __init__(self, array: np.ndarray):
+        self._array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return np.asarray(self._array[index])
+
+
 def _is_dask(a: Any) -> bool:
     return type(a).__module__.startswith("dask")
 
 
-@dataclass
-class SpectrumMap:
+@dataclass(repr=False)
+class SpectrumMap(Displayable):
     """A spectrum image ``data`` (ny, nx, n) on the spectral ``axis`` (n,).
 
     ``x`` (nx,) and ``y`` (ny,) are the spatial coordinates (pixel indices when not given) in
@@ -182,21 +197,40 @@ class SpectrumMap:
         )
 
     def to_dask(self, block_pixels: int = DEFAULT_BLOCK_PIXELS):
-        """The data as a Dask array chunked by whole image rows (about ``block_pixels`` each)."""
+        """The data as a Dask array chunked by whole image rows (about ``block_pixels`` each),
+        reading the file chunk by chunk.
+
+        A NumPy array or memory map is handed to Dask behind :class:`_RowSource`: recent
+        ``dask.array.from_array`` (2026.8 here) copies any array that has a ``copy`` method,
+        which would read a memory-mapped map whole into memory."""
         import dask.array as da
 
-        ny, nx, n = self.shape
-        rows = max(1, min(ny, block_pixels // max(nx, 1)))
+        _, nx, n = self.shape
+        rows = self._rows(block_pixels)
         if _is_dask(self.data):
             return self.data.rechunk((rows, nx, n))
-        return da.from_array(self.data, chunks=(rows, nx, n), asarray=False)
+        return da.from_array(
+            _RowSource(self.data), chunks=(rows, nx, n), asarray=False, name=False
+        )
+
+    def _rows(self, block_pixels: int) -> int:
+        ny, nx, _ = self.shape
+        return max(1, min(ny, block_pixels // max(nx, 1)))
 
     def blocks(
         self, block_pixels: int = DEFAULT_BLOCK_PIXELS
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(flat pixel indices (b,), spectra (b, n) float64), block after block, in row-major
-        pixel order. Only one block is in memory at a time (Dask computes each chunk alone)."""
-        _, nx, n = self.shape
+        pixel order. Only one block is in memory at a time: a memory map is sliced row block
+        by row block, a Dask array computes each chunk alone."""
+        ny, nx, n = self.shape
+        if not _is_dask(self.data):
+            rows = self._rows(block_pixels)
+            for r0 in range(0, ny, rows):
+                r1 = min(ny, r0 + rows)
+                block = np.array(self.data[r0:r1], dtype=float)
+                yield np.arange(r0 * nx, r1 * nx), block.reshape(-1, n)
+            return
         darr = self.to_dask(block_pixels)
         offsets = np.cumsum((0,) + darr.chunks[0])
         for i in range(darr.numblocks[0]):
@@ -256,6 +290,26 @@ class SpectrumMap:
 
     def to_dict(self) -> dict[str, Any]:
         return self.describe() | {"metadata": _plain(self.metadata)}
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import spectrum_map_summary
+
+        return spectrum_map_summary(self)
+
+    def plot(self, ax: Any = None, what: str = "image") -> Any:
+        """``image``: the intensity summed over the spectral axis; ``spectrum``: the spectrum
+        summed over the pixels (both read block by block). Returns the axes."""
+        from iondyn.display.views_results import spectrum_map_plot
+
+        return spectrum_map_plot(self, ax, what)
+
+    def to_dataframe(self) -> Any:
+        """The spectrum summed over the (finite) pixels: ``axis``, ``total``."""
+        import pandas as pd
+
+        from iondyn.display.views_results import spectrum_map_overview
+
+        return pd.DataFrame({"axis": self.axis, "total": spectrum_map_overview(self)[1]})
 
 
 def _plain(value: Any) -> Any:

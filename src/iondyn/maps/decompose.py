@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from iondyn.display.summary import Displayable
 from iondyn.errors import DataError
 from iondyn.maps.data import pixel_validity
 from iondyn.maps.nmf import NMFARD, NMFResult
@@ -30,8 +31,8 @@ from iondyn.maps.result import save_arrays
 __all__ = ["DecompositionResult", "MapDecomposer"]
 
 
-@dataclass
-class DecompositionResult:
+@dataclass(repr=False)
+class DecompositionResult(Displayable):
     """See the module docstring."""
 
     source: str | None
@@ -104,6 +105,24 @@ class DecompositionResult:
 
     def save(self, path: str | Path) -> list[str]:
         return save_arrays(path, self.arrays(), self.to_dict())
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import decomposition_summary
+
+        return decomposition_summary(self)
+
+    def plot(self, ax: Any = None, what: str = "spectra") -> Any:
+        """``spectra`` (the components), ``phase`` (the phase map) or ``fraction<k>`` (the
+        fraction map of component k, 1-based). Returns the axes."""
+        from iondyn.display.views_results import decomposition_plot
+
+        return decomposition_plot(self, ax, what)
+
+    def to_dataframe(self) -> Any:
+        """One row per component (maximum, mean fraction, phase share, relevance)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.components_summary())
 
 
 class MapDecomposer:

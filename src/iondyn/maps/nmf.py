@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from iondyn.display.summary import Displayable
 from iondyn.errors import DataError, InputError
 
 __all__ = ["NMFARD", "NMFResult", "estimate_dispersion"]
@@ -112,8 +113,8 @@ def _gamma(beta: float) -> float:
     return 1.0
 
 
-@dataclass
-class NMFResult:
+@dataclass(repr=False)
+class NMFResult(Displayable):
     """``spectra`` (K, C) scaled to unit maximum, ``abundances`` (P, K) in data units per
     unit spectrum, ``relevance`` λ (K,), the relevant components only (sorted by their share
     of the total intensity)."""
@@ -145,6 +146,23 @@ class NMFResult:
             "relevance": [float(v) for v in self.relevance],
             "settings": self.settings,
         }
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import nmf_summary
+
+        return nmf_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The component spectra against the channel index. Returns the axes."""
+        from iondyn.display.views_results import nmf_plot
+
+        return nmf_plot(self, ax)
+
+    def to_dataframe(self) -> Any:
+        """The component spectra, one column per component."""
+        import pandas as pd
+
+        return pd.DataFrame({f"component_{k + 1}": s for k, s in enumerate(self.spectra)})
 
 
 def _beta_div(v: np.ndarray, m: np.ndarray, beta: float) -> float:

@@ -6,6 +6,9 @@
 * decompose: the component spectra, their abundance maps and the phase map;
 * profile: the binned profile with errors and the fitted sigmoid.
 
+The figures are :class:`matplotlib.figure.Figure` objects, not pyplot's: saving never
+selects or touches a notebook's backend.
+
 Every function returns the paths it wrote.
 """
 
@@ -14,17 +17,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 __all__ = ["save_decomposition_figures", "save_fit_figures", "save_profile_figure"]
 
 
 def _axis_label(name: str, unit: str) -> str:
-    return f"{name or 'x'} / {unit}" if unit else (name or "x")
+    return f"{name or 'x'} ({unit})" if unit else (name or "x")
 
 
 def _panels(
@@ -38,7 +38,8 @@ def _panels(
     n = len(maps)
     cols = min(n, 4)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    fig = Figure(figsize=(3.2 * cols, 3.0 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, m, t in zip(axes.flat, maps, titles):
         finite = np.isfinite(m)
         if discrete:
@@ -64,7 +65,6 @@ def _panels(
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return str(path)
 
 
@@ -114,7 +114,8 @@ def save_decomposition_figures(result: Any, outdir: str | Path, fmt: str = "png"
     """Figures of a :class:`~iondyn.maps.decompose.DecompositionResult` into ``outdir``."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig = Figure(figsize=(6.5, 3.8))
+    ax = fig.subplots()
     for i, s in enumerate(result.spectra):
         ax.plot(result.axis, s, label=f"component {i + 1}", lw=1.2)
     ax.set_xlabel(_axis_label(result.axis_name, result.axis_unit))
@@ -123,7 +124,6 @@ def save_decomposition_figures(result: Any, outdir: str | Path, fmt: str = "png"
     fig.tight_layout()
     p1 = out / f"components.{fmt}"
     fig.savefig(p1)
-    plt.close(fig)
     k = result.n_components
     p2 = _panels(
         [result.maps["fraction"][..., i] for i in range(k)],
@@ -141,7 +141,8 @@ def save_decomposition_figures(result: Any, outdir: str | Path, fmt: str = "png"
 
 def save_profile_figure(profile: Any, path: str | Path) -> str:
     """The profile with its errors and the fitted logistic step."""
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig = Figure(figsize=(6, 3.8))
+    ax = fig.subplots()
     d = profile.distance * profile.pixel_size
     ax.errorbar(d, profile.value, yerr=profile.error, fmt="o", ms=3, lw=1, label="profile")
     if profile.fit is not None:
@@ -158,10 +159,9 @@ def save_profile_figure(profile: Any, path: str | Path) -> str:
             f"± {f['width_err'] * profile.pixel_size:.2g}",
         )
     unit = profile.spatial_unit or "pixels"
-    ax.set_xlabel(f"distance across the interface / {unit}")
+    ax.set_xlabel(f"distance across the interface ({unit})")
     ax.set_ylabel(profile.quantity or "value")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return str(path)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from iondyn.display.summary import Displayable
 from iondyn.errors import DataError, FitError
 
 __all__ = ["Boundary", "InterfaceProfile", "find_boundary", "fit_sigmoid", "profile_across"]
@@ -94,8 +95,8 @@ def fit_sigmoid(d: np.ndarray, v: np.ndarray, e: np.ndarray | None = None) -> di
     }
 
 
-@dataclass
-class InterfaceProfile:
+@dataclass(repr=False)
+class InterfaceProfile(Displayable):
     """A profile across a line (module docstring): bins ``distance`` (pixels), ``value``,
     ``error``, ``count``; ``fit`` the logistic step; ``pixel_size`` converts to the spatial
     unit."""
@@ -134,6 +135,23 @@ class InterfaceProfile:
             "error": self.error,
             "count": self.count,
         }
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import profile_summary
+
+        return profile_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The binned profile with its errors and the fitted step. Returns the axes."""
+        from iondyn.display.views_results import profile_plot
+
+        return profile_plot(self, ax)
+
+    def to_dataframe(self) -> Any:
+        """One row per bin: distance (pixels and spatial unit), value, error, pixel count."""
+        import pandas as pd
+
+        return pd.DataFrame(self.arrays() | {"distance_spatial": self.distance * self.pixel_size})
 
 
 def profile_across(

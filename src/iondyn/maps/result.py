@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iondyn.display.summary import Displayable
+
 __all__ = ["QUALITY_CODES", "MapFitResult", "save_arrays"]
 
 #: Codes of the quality map.
@@ -70,8 +72,8 @@ def save_arrays(
     return written
 
 
-@dataclass
-class MapFitResult:
+@dataclass(repr=False)
+class MapFitResult(Displayable):
     """Every pixel of a spectrum image fitted with one K (see the module docstring)."""
 
     source: str | None
@@ -166,3 +168,16 @@ class MapFitResult:
     def save(self, path: str | Path) -> list[str]:
         """``.npz`` (+ ``.h5`` with h5py) of every map, the axes and the JSON summary."""
         return save_arrays(path, self.arrays(), self.to_dict())
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import map_fit_summary
+
+        return map_fit_summary(self)
+
+    def plot(self, ax: Any = None, quantity: str = "center", peak: int = 1) -> Any:
+        """One map as an image: ``quantity`` (a key of :attr:`maps`: ``center``, ``fwhm``,
+        ``area``, ``height``, their ``_err``, ``ratio_j_i``, ``quality``, ``cluster``,
+        ``cost_per_dof``…) of peak ``peak`` (1-based). Returns the axes."""
+        from iondyn.display.views_results import map_fit_plot
+
+        return map_fit_plot(self, ax, quantity, peak)

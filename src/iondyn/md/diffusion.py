@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from iondyn.constants import E_CHARGE, K_B
+from iondyn.display.summary import Displayable
 from iondyn.errors import InputError
 from iondyn.md.analysis import axes_of, choose_window, collective_msd, fit_lags, tracer_msd
 from iondyn.md.fit import METHODS, LineFit, fit_msd_line
@@ -48,8 +49,8 @@ def nernst_einstein(
     return n_per_cm3 * charge**2 * E_CHARGE**2 * d_cm2_per_s / (K_B * temperature_K)
 
 
-@dataclass
-class DiffusionResult:
+@dataclass(repr=False)
+class DiffusionResult(Displayable):
     """Result of :meth:`DiffusionFitter.fit`."""
 
     species: str
@@ -152,6 +153,18 @@ class DiffusionResult:
                 "msd_collective_A2": self.msd_collective,
             }
         )
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import diffusion_summary
+
+        return diffusion_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Tracer MSD with its error band, collective MSD and the fitted line. Returns the
+        axes."""
+        from iondyn.display.views_results import diffusion_plot
+
+        return diffusion_plot(self, ax)
 
 
 def _plot_index(n: int, points: int = 400) -> np.ndarray:

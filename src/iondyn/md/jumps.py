@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from iondyn.display.summary import Displayable
 from iondyn.errors import InputError
 from iondyn.md.fit import A2_PER_PS_TO_CM2_PER_S
 from iondyn.md.trajectory import Trajectory
@@ -33,8 +34,8 @@ __all__ = ["JumpResult", "SiteAnalyzer"]
 _IMAGES = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
 
 
-@dataclass
-class JumpResult:
+@dataclass(repr=False)
+class JumpResult(Displayable):
     """Counts and rates of site-to-site jumps (see the module docstring)."""
 
     n_jumps: int
@@ -72,6 +73,17 @@ class JumpResult:
         return pd.DataFrame(
             {"site": np.arange(self.site_occupation.size), "occupation": self.site_occupation}
         )
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import jump_summary
+
+        return jump_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The mean occupation of every site. Returns the axes."""
+        from iondyn.display.views_results import jump_plot
+
+        return jump_plot(self, ax)
 
 
 class SiteAnalyzer:

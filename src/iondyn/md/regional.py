@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from iondyn.constants import K_B_EV
+from iondyn.display.summary import Displayable
 from iondyn.errors import DataError, InputError
 from iondyn.md.analysis import AXES
 from iondyn.md.fit import A2_PER_PS_TO_CM2_PER_S, fit_msd_line
@@ -41,8 +42,8 @@ def slab_index(positions: np.ndarray, cells: np.ndarray, axis: int, edges: np.nd
     return (np.searchsorted(edges, frac, side="right") - 1).clip(0, edges.size - 2).astype(np.int16)
 
 
-@dataclass
-class RegionalResult:
+@dataclass(repr=False)
+class RegionalResult(Displayable):
     """Per slab: ``edges_frac``, ``center_A`` (along the slab normal), ``D_parallel`` (cm²/s)
     and its error, ``occupancy`` (mean ions), ``density_m3``, ``free_energy_eV`` (PMF, needs
     T), ``survival`` (fraction of windows still in the slab at the longest lag)."""
@@ -89,6 +90,17 @@ class RegionalResult:
             "slabs": self.to_dataframe().to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import regional_summary
+
+        return regional_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """D∥ of each slab against its position, with errors. Returns the axes."""
+        from iondyn.display.views_results import regional_plot
+
+        return regional_plot(self, ax)
 
 
 class RegionalFitter:

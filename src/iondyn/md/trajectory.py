@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from iondyn.display.summary import Displayable
 from iondyn.errors import DataError, InputError
 from iondyn.md.frames import TrajectorySource
 from iondyn.md.unwrap import (
@@ -42,8 +43,8 @@ COORDINATES = ("auto", "wrapped", "unwrapped")
 _FS_PER_PS = 1000.0
 
 
-@dataclass
-class Trajectory:
+@dataclass(repr=False)
+class Trajectory(Displayable):
     """Unwrapped, drift-corrected positions of one species.
 
     ``positions``: (F, N, 3) Å (an array, or a read-only memory map for long trajectories);
@@ -120,6 +121,32 @@ class Trajectory:
         source = array_source(positions, cells, symbols)
         return build_trajectory(
             source, species, frame_interval_fs=frame_interval_ps * _FS_PER_PS, **kwargs
+        )
+
+    def _summary(self) -> Any:
+        from iondyn.display.views_results import trajectory_summary
+
+        return trajectory_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """⟨|r(t) − r(0)|²⟩ of the species against time: a first look before the MSD
+        analysis (:class:`~iondyn.md.diffusion.DiffusionFitter`). Returns the axes."""
+        from iondyn.display.views_results import trajectory_plot
+
+        return trajectory_plot(self, ax)
+
+    def to_dataframe(self) -> Any:
+        """Per frame: ``time_ps``, ``volume_A3`` and ``displacement_from_start_A2``."""
+        import pandas as pd
+
+        from iondyn.display.views_results import displacement_from_start
+
+        return pd.DataFrame(
+            {
+                "time_ps": np.arange(self.n_frames) * self.frame_interval_ps,
+                "volume_A3": self.volumes_A3,
+                "displacement_from_start_A2": displacement_from_start(self),
+            }
         )
 
 

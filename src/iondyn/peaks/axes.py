@@ -2,7 +2,8 @@
 
 Readers put the axis names in ``Spectrum.metadata["x_name"]``/``["y_name"]`` and the units in
 ``x_unit``/``y_unit``; :class:`iondyn.peaks.PeakFitter` copies them to each fit. Labels use
-the quantity-over-unit form of ISO 80000-1 (``binding energy / eV``) and fall back to ``x`` and
+the form ``quantity (unit)`` (``binding energy (eV)``) used by every picture, table and
+report of iondyn and fall back to ``x`` and
 ``intensity`` only when the file said nothing.
 """
 
@@ -18,9 +19,9 @@ Y_FALLBACK = "intensity"
 
 
 def axis_label(name: str | None, unit: str | None, fallback: str) -> str:
-    """``name / unit``, ``name`` alone, or ``fallback`` (with the unit) when there is no name."""
+    """``name (unit)``, ``name`` alone, or ``fallback`` (with the unit) when there is no name."""
     name = name or fallback
-    return f"{name} / {unit}" if unit else name
+    return f"{name} ({unit})" if unit else name
 
 
 def axis_labels(fit: Any) -> tuple[str, str]:

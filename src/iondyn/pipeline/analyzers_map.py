@@ -181,7 +181,7 @@ def map_figures(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
     figs: list[dict[str, Any]] = []
     axis_title = curves.get("axis_name") or "x"
     if curves.get("axis_unit"):
-        axis_title += f" / {curves['axis_unit']}"
+        axis_title += f" ({curves['axis_unit']})"
     if curves.get("spectra"):
         data = [
             {

@@ -47,10 +47,10 @@ def plot_arrhenius(ax, result: Any):
             fit, _ = a.predict(tt)
             ax.plot(1000.0 / tt, fit, color=color, lw=1.2)
     ax.set_yscale("log")
-    ax.set_xlabel("1000 / T / K⁻¹")
+    ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel("σ / (S/cm)")
     top = ax.secondary_xaxis("top", functions=(_inv, _inv))
-    top.set_xlabel("T / K")
+    top.set_xlabel("T (K)")
     ax.legend(fontsize=7, loc="best")
     return ax
 

@@ -76,8 +76,8 @@ MODELS = ("series", "per-spectrum")
 UNTRACKED_LABELS = ("series resistance (R∞)", "electrode (blocking)")
 
 
-@dataclass
-class TrackedProcess:
+@dataclass(repr=False)
+class TrackedProcess(Displayable):
     """One process followed across the temperatures and its Arrhenius fit (None when it has
     fewer than :data:`MIN_TEMPERATURES` temperatures or the fit failed)."""
 
@@ -105,6 +105,22 @@ class TrackedProcess:
             "points": [dict(p) for p in self.points],
             "warnings": list(self.warnings),
         }
+
+    def _summary(self) -> Summary:
+        from iondyn.display.views_results import tracked_summary
+
+        return tracked_summary(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """σ against 1000/T with the fitted Arrhenius law. Returns the axes."""
+        from iondyn.display.views_results import tracked_plot
+
+        return tracked_plot(self, ax)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per temperature point of the process."""
+        rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in self.points]
+        return pd.DataFrame(rows)
 
 
 @dataclass(repr=False)
