@@ -209,9 +209,7 @@ class SpectrumMap(Displayable):
         rows = self._rows(block_pixels)
         if _is_dask(self.data):
             return self.data.rechunk((rows, nx, n))
-        return da.from_array(
-            _RowSource(self.data), chunks=(rows, nx, n), asarray=False, name=False
-        )
+        return da.from_array(_RowSource(self.data), chunks=(rows, nx, n), asarray=False, name=False)
 
     def _rows(self, block_pixels: int) -> int:
         ny, nx, _ = self.shape
