@@ -125,3 +125,20 @@ def test_no_numpy_warning_on_impedance_columns_read_as_spectra(path):
         warnings.simplefilter("error", RuntimeWarning)
         result = PeakFitter().fit_files([path])
     assert len(result.fits) >= 1
+
+
+def test_an_ambiguous_split_says_its_errors_may_be_too_small():
+    """Noise draw 1 of the series: spectra 11 and 13 (0.51 and 0.53 eV apart, half a FWHM) end
+    > 5 Wald errors from the true drifting centre although their deviance is below the
+    deviance at the truth (an ambiguous split, |r| > 0.99): the warning says that their errors
+    may be too small. The last two spectra (1.2 eV apart) are resolved and carry no warning
+    about the split."""
+    x, y, centers = _c1s_series(seed=1)
+    engine = SAEM("gaussian", 3, background="constant", likelihood="poisson")
+    res = engine.fit((x, y[[11, 13, 78, 79]]))
+    for f, c in zip(res.fits[:2], centers[[11, 13]]):
+        z = abs(f.peaks["center"][1] - c[1]) / f.peaks["center_err"][1]
+        assert z > 3  # the case the warning is for
+        assert any("may be several times too small" in w for w in f.warnings), f.warnings
+    for f in res.fits[2:]:
+        assert not any("not well resolved" in w for w in f.warnings), f.warnings

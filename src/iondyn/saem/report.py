@@ -255,9 +255,17 @@ def _warnings(engine, batch, i, raw, peaks, cov, k, blk, quality, ids) -> list[s
             # area–area correlation of two peaks: the split of intensity between them
             r = corr[a * blk, b * blk]
             if np.isfinite(r) and abs(r) > 0.95:
+                # beyond |r| = 0.99 the likelihood of the split is far from quadratic: the Wald
+                # errors of these peaks' centres and widths can be several times too small
+                ambiguous = (
+                    "; the split between them is ambiguous and their standard errors may be "
+                    "several times too small"
+                    if abs(r) > 0.99
+                    else ""
+                )
                 out.append(
                     f"peaks {int(ids[a])} and {int(ids[b])} are not well resolved "
-                    f"(area correlation {r:+.3f})"
+                    f"(area correlation {r:+.3f}){ambiguous}"
                 )
     if quality.get("misfit", {}).get("warning"):
         out.append(quality["misfit"]["warning"])
