@@ -17,6 +17,7 @@ import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from shows import assert_shows_itself
 
 import iondyn
 from iondyn.errors import FileFormatError, InputError
@@ -194,21 +195,8 @@ CLASSES = [
 
 @pytest.mark.parametrize("name", CLASSES)
 def test_every_result_shows_itself_plots_and_tabulates(results, name):
-    obj = results[name]
-    assert type(obj).__name__ == name
-    text = repr(obj)
-    assert text.startswith(f"<{name}: ")
-    assert "array(" not in text and len(text) < 3000 and len(text.splitlines()) <= 30
-    page = obj._repr_html_()
-    assert page.startswith('<div class="iondyn-result">') and name in page
-    assert isinstance(obj.to_dataframe(), pd.DataFrame)
-    ax = obj.plot(*results["_curve"]) if name == "InitialRiseResult" else obj.plot()
-    assert isinstance(ax, matplotlib.axes.Axes) and ax.has_data()
-    _, given = plt.subplots()
     curve = results["_curve"] if name == "InitialRiseResult" else ()
-    out = obj.plot(*curve, ax=given)
-    assert out is given  # draws on the axes it is given
-    plt.close("all")
+    assert_shows_itself(results[name], name, *curve)
 
 
 def test_fit_results_show_parameters_errors_and_the_misfit_verdict(results):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from shows import assert_shows_itself
 
 import iondyn
 
@@ -100,20 +100,7 @@ NAMES = [
 
 @pytest.mark.parametrize("name", NAMES)
 def test_result_shows_itself_plots_and_tabulates(results, name):
-    obj = results[name]
-    assert type(obj).__name__ == name
-    text = repr(obj)
-    assert text.startswith(f"<{name}: ") and "summary failed" not in text
-    assert "array(" not in text and len(text.splitlines()) <= 40
-    page = obj._repr_html_()
-    assert page.startswith('<div class="iondyn-result">') and name in page
-    df = obj.to_dataframe()
-    assert isinstance(df, pd.DataFrame) and len(df) > 0
-    ax = obj.plot()
-    assert isinstance(ax, matplotlib.axes.Axes) and ax.has_data()
-    _, given = plt.subplots()
-    assert obj.plot(ax=given) is given
-    plt.close("all")
+    assert_shows_itself(results[name], name, max_lines=40, rows=True)
 
 
 def test_the_summaries_carry_the_numbers(results):
